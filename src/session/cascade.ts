@@ -1,0 +1,311 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { FrameReceiver, Port } from '../ports/port.ts';
+import { openTransport } from './transport.ts';
+import type { Transport } from './transport.ts';
+import { getHello, login, HANDSHAKE_STEP_TIMEOUT_MS } from './handshake.ts';
+import { Session } from './session.ts';
+import type { CascadeOptions } from './options.ts';
+import type { CascadeStatus, CascadeState, CascadeError } from './status.ts';
+import { emptyCounters } from './status.ts';
+import { ServerError } from '../protocol/errors.ts';
+import { retryDelayClass } from '../protocol/error-codes.ts';
+import { grantedConnections } from '../protocol/login.ts';
+import type { Hello } from '../protocol/login.ts';
+import type { TlsFacts } from './transport.ts';
+
+const MAX_FRAME = 1600;
+/** Local send queue bounds (the stock session's: 1024 blocks / 2.56 MB, §7.4). */
+const MAX_QUEUED_FRAMES = 1024;
+const MAX_QUEUED_BYTES = 2_560_000;
+const LONG_RETRY_MS = 60_000;
+
+/**
+ * A cascade link to a stock SoftEther VPN Server, seen from the rest of the program as one Port:
+ * `write` sends frames to the server's hub, the receiver gets frames from it.
+ *
+ * Lifecycle (notes §9): log in, run the session until it ends, wait 10 s +-20 % (60 s after "hub busy"-type
+ * errors), log in again — forever, also after authentication errors. Owns: the retry timer, the per-batch flush
+ * (setImmediate) and the bounded local send queue; the Session owns its own ticker and connections.
+ *
+ * Events: 'state' (status), 'log' (line).
+ */
+export class Cascade extends EventEmitter implements Port {
+  readonly name: string;
+  readonly options: CascadeOptions;
+  #receiver: FrameReceiver | null = null;
+  #state: CascadeState = 'idle';
+  #session: Session | null = null;
+  #connectingTransport: Transport | null = null;
+  #lastError: CascadeError | null = null;
+  #connectedSince: number | null = null;
+  #nextAttemptAt: number | null = null;
+  #attempts = 0;
+  #sessions = 0;
+  #counters = emptyCounters();
+  #hello: Hello | null = null;
+  #tls: TlsFacts | null = null;
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #wakeRetry: (() => void) | null = null;
+  #stopped = true;
+  #loop: Promise<void> | null = null;
+
+  constructor(options: CascadeOptions, name = 'cascade') {
+    super();
+    this.options = options;
+    this.name = name;
+  }
+
+  // ---- Port ----
+
+  setReceiver(receiver: FrameReceiver | null): void {
+    this.#receiver = receiver;
+  }
+
+  write(frames: readonly Buffer[]): void {
+    const c = this.#counters;
+    if (this.#state !== 'online') {
+      c.drops.offline += frames.length;
+      return;
+    }
+    for (const f of frames) {
+      if (f.length > MAX_FRAME) {
+        c.drops.oversize++;
+        continue;
+      }
+      if (this.#queue.length >= MAX_QUEUED_FRAMES || this.#queuedBytes + f.length > MAX_QUEUED_BYTES) {
+        c.drops.queueFull++;
+        continue;
+      }
+      this.#queue.push(f);
+      this.#queuedBytes += f.length;
+    }
+    if (!this.#flushScheduled && this.#queue.length > 0) {
+      this.#flushScheduled = true;
+      // Coalesce everything written during this event-loop turn into one record (one TLS write).
+      setImmediate(this.#flush);
+    }
+  }
+
+  #flush = (): void => {
+    this.#flushScheduled = false;
+    const frames = this.#queue;
+    if (frames.length === 0) return;
+    this.#queue = [];
+    const bytes = this.#queuedBytes;
+    this.#queuedBytes = 0;
+    const s = this.#session;
+    if (!s || s.ended) {
+      this.#counters.drops.offline += frames.length;
+      return;
+    }
+    this.#counters.framesOut += frames.length;
+    this.#counters.bytesOut += bytes;
+    s.send(frames);
+  };
+
+  // ---- lifecycle ----
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#connectingTransport?.destroy();
+    this.#session?.end(new Error('stopped'));
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#wakeRetry?.();
+    await this.#loop;
+    this.#setState('stopped');
+  }
+
+  status(): CascadeStatus {
+    const s = this.#session;
+    const counts = s && !s.ended ? s.connectionCounts() : { total: 0, up: 0, down: 0, connecting: 0 };
+    const w = s?.welcome;
+    return {
+      state: this.#state,
+      lastError: this.#lastError,
+      connectedSince: this.#connectedSince ? new Date(this.#connectedSince).toISOString() : null,
+      nextAttemptAt: this.#nextAttemptAt ? new Date(this.#nextAttemptAt).toISOString() : null,
+      attempts: this.#attempts,
+      sessions: this.#sessions,
+      connections: { ...counts, granted: s?.granted ?? 0, requested: this.options.maxConnections },
+      traffic: structuredClone(this.#counters),
+      negotiated: w
+        ? {
+            sessionName: w.sessionName,
+            connectionName: w.connectionName,
+            maxConnection: s!.granted,
+            useEncrypt: w.useEncrypt,
+            useCompress: w.useCompress,
+            halfConnection: w.halfConnection,
+            qos: w.qos,
+            timeoutMs: w.timeoutMs,
+            vlanId: w.vlanId,
+          }
+        : null,
+      server: this.#hello ? { product: this.#hello.serverStr, version: this.#hello.version, build: this.#hello.build } : null,
+      tls: this.#tls ? { version: this.#tls.version, cipher: this.#tls.cipher } : null,
+      serverCertSha256: this.#tls?.certSha256 ?? null,
+    };
+  }
+
+  /** Per-connection details for diagnostics. */
+  connections() {
+    return this.#session && !this.#session.ended ? this.#session.connectionDetails() : [];
+  }
+
+  #setState(state: CascadeState): void {
+    // Never claim "online" without a TCP connection up.
+    if (state === 'online' && (!this.#session || this.#session.connectionCounts().total === 0)) state = 'connecting';
+    const changed = state !== this.#state;
+    this.#state = state;
+    if (changed) this.emit('state', this.status());
+  }
+
+  #log(line: string): void {
+    this.emit('log', line);
+  }
+
+  #fail(e: unknown): void {
+    const err = e as Error;
+    this.#lastError = {
+      message: err.message,
+      ...(err instanceof ServerError ? { code: err.code } : {}),
+      at: new Date().toISOString(),
+    };
+    this.#log(`error: ${err.message}`);
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      let longWait = false;
+      this.#attempts++;
+      this.#setState('connecting');
+      try {
+        const ended = await this.#connectOnce();
+        this.#attempts = 0; // a session was established (§9)
+        const reason = await ended;
+        if (!this.#stopped) this.#fail(reason);
+      } catch (e) {
+        if (!this.#stopped) {
+          this.#fail(e);
+          longWait = e instanceof ServerError && retryDelayClass(e.code) === 'long';
+        }
+      }
+      this.#session = null;
+      this.#connectedSince = null;
+      if (this.#stopped) break;
+      const base = this.options.retryIntervalMs;
+      const delay = longWait ? LONG_RETRY_MS : base * (0.8 + Math.random() * 0.4);
+      this.#nextAttemptAt = Date.now() + delay;
+      this.#setState('waiting');
+      this.#log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
+      await new Promise<void>((resolve) => {
+        this.#wakeRetry = resolve;
+        this.#retryTimer = setTimeout(resolve, delay);
+      });
+      this.#retryTimer = null;
+      this.#wakeRetry = null;
+      this.#nextAttemptAt = null;
+    }
+  }
+
+  /** Logs in on a first connection; resolves with a promise of the session's end once it runs. */
+  async #connectOnce(): Promise<Promise<Error>> {
+    const o = this.options;
+    this.#log(`connecting to ${o.host}:${o.port} hub ${o.hub} as ${o.username}`);
+    const transport = await openTransport({ host: o.host, port: o.port, timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS, detachable: !o.encrypt });
+    this.#connectingTransport = transport;
+    try {
+      if (this.#stopped) throw new Error('stopped');
+      this.#tls = transport.facts;
+      if (o.pinnedCertSha256) {
+        const got = transport.facts.certSha256.replace(/:/g, '').toLowerCase();
+        if (got !== o.pinnedCertSha256) {
+          throw new Error(`server certificate does not match the pinned fingerprint (server presented SHA-256 ${transport.facts.certSha256})`);
+        }
+      }
+      const hostHeader = o.host;
+      const hello = await getHello(transport.tls, hostHeader);
+      this.#hello = hello;
+      const qos = o.qos && o.maxConnections >= 2;
+      const { welcome, rest } = await login(transport.tls, hostHeader, {
+        hub: o.hub,
+        username: o.username,
+        auth: o.auth,
+        identity: o.identity,
+        maxConnection: o.maxConnections,
+        useEncrypt: o.encrypt,
+        useCompress: o.compress,
+        halfConnection: o.halfDuplex,
+        qos,
+      }, hello);
+      if (welcome.useEncrypt !== o.encrypt) {
+        throw new Error(`server answered use_encrypt=${welcome.useEncrypt ? 1 : 0} to a request for ${o.encrypt ? 1 : 0}`);
+      }
+      if (this.#stopped) throw new Error('stopped');
+      const initial = [rest];
+      let socket: Duplex = transport.tls;
+      if (!o.encrypt) {
+        const raw = transport.detach();
+        socket = raw.socket;
+        initial.push(raw.leftover);
+      }
+      this.#connectingTransport = null;
+      const granted = grantedConnections(welcome, o.maxConnections);
+      let resolveEnd!: (e: Error) => void;
+      const ended = new Promise<Error>((r) => (resolveEnd = r));
+      const c = this.#counters;
+      const session = new Session({
+        options: o,
+        welcome,
+        granted,
+        certDer: transport.facts.certDer,
+        hostHeader,
+        first: { socket, initial },
+        callbacks: {
+          onFrames: (frames) => {
+            c.framesIn += frames.length;
+            for (const f of frames) c.bytesIn += f.length;
+            this.#receiver?.(frames);
+          },
+          onDrop: (reason, n) => {
+            if (reason === 'no-connection') c.drops.offline += n;
+            else c.drops[reason] += n;
+          },
+          onChange: () => {
+            if (this.#session === session && !session.ended) this.emit('connections', session.connectionCounts());
+          },
+          onEnd: (reason) => {
+            this.#log(`session ${welcome.sessionName} ended: ${reason.message}`);
+            resolveEnd(reason);
+          },
+        },
+      });
+      this.#session = session;
+      if (session.ended) return ended;
+      this.#sessions++;
+      this.#connectedSince = Date.now();
+      this.#log(
+        `online: session ${welcome.sessionName}, ${granted} connection(s) granted, timeout ${welcome.timeoutMs / 1000} s, ` +
+          `${transport.facts.version} ${transport.facts.cipher}, server ${hello.serverStr} build ${hello.build}`,
+      );
+      this.#setState('online');
+      return ended;
+    } catch (e) {
+      transport.destroy();
+      throw e;
+    } finally {
+      this.#connectingTransport = null;
+    }
+  }
+}

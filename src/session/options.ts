@@ -1,0 +1,153 @@
+import net from 'node:net';
+import os from 'node:os';
+import { createHash } from 'node:crypto';
+import type { Auth, ClientIdentity } from '../protocol/login.ts';
+import { DEFAULT_CLIENT_STR } from '../protocol/login.ts';
+
+/** Everything a cascade link needs; what a network engineer fills in on the appliance's page. */
+export interface CascadeOptions {
+  host: string;
+  port: number;
+  hub: string;
+  username: string;
+  auth: Auth;
+  /** TCP connections to ask for (1..32). */
+  maxConnections: number;
+  additionalConnectionIntervalMs: number;
+  /** Close and replace each TCP connection after this long; 0 = never. */
+  connectionLifetimeMs: number;
+  halfDuplex: boolean;
+  compress: boolean;
+  /** false = use_encrypt=0: TLS only for the login, raw TCP afterwards (faster, for trusted networks). */
+  encrypt: boolean;
+  /** Ask for a dedicated priority connection (only effective with >= 2 connections). */
+  qos: boolean;
+  /** SHA-256 of the server certificate (hex, colons optional): refuse any other server. */
+  pinnedCertSha256?: string;
+  /** Base reconnect interval; the stock cascade uses a fixed 10 s with +-20 % jitter. */
+  retryIntervalMs: number;
+  identity: ClientIdentity;
+}
+
+export class ConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'ConfigError';
+    this.field = field;
+  }
+}
+
+export const CASCADE_DEFAULTS = {
+  port: 443,
+  maxConnections: 8,
+  additionalConnectionIntervalMs: 1000,
+  connectionLifetimeMs: 0,
+  halfDuplex: false,
+  compress: false,
+  encrypt: true,
+  qos: true,
+  retryIntervalMs: 10_000,
+} as const;
+
+/** A stable 20-byte id per appliance+link: the server counts multi-logins by it (notes §4.3). */
+export function defaultIdentity(seed: string): ClientIdentity {
+  return {
+    clientStr: DEFAULT_CLIENT_STR,
+    version: 501,
+    build: 9674,
+    uniqueId: createHash('sha1').update(`sebridge:${os.hostname()}:${seed}`).digest(),
+    hostname: os.hostname(),
+  };
+}
+
+type Input = Record<string, unknown>;
+
+function str(o: Input, field: string, required: boolean): string | undefined {
+  const v = o[field];
+  if (v === undefined || v === null || v === '') {
+    if (required) throw new ConfigError(field, 'is required');
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new ConfigError(field, 'must be a string');
+  return v;
+}
+
+function int(o: Input, field: string, def: number, min: number, max: number): number {
+  const v = o[field];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function bool(o: Input, field: string, def: boolean): boolean {
+  const v = o[field];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new ConfigError(field, 'must be true or false');
+  return v;
+}
+
+const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
+
+/**
+ * Turn untrusted input (CLI flags, the web API, the config file) into options, or throw a ConfigError that
+ * names the offending field. Never half-accepts.
+ */
+export function parseCascadeOptions(input: Input): CascadeOptions {
+  const host = str(input, 'host', true)!;
+  if (!net.isIP(host) && !HOST_RE.test(host)) throw new ConfigError('host', `"${host}" is not a host name or IP address`);
+  const hub = str(input, 'hub', true)!;
+  if (hub.length > 255 || /[\s]/.test(hub)) throw new ConfigError('hub', 'must be a hub name without spaces');
+  const username = str(input, 'username', true)!;
+  if (username.length > 255) throw new ConfigError('username', 'is too long');
+  const authType = str(input, 'authType', false) ?? 'password';
+  let auth: Auth;
+  switch (authType) {
+    case 'anonymous':
+      auth = { type: 'anonymous' };
+      break;
+    case 'password':
+    case 'plain': {
+      const password = input['password'];
+      if (typeof password !== 'string') throw new ConfigError('password', `is required for authType "${authType}"`);
+      auth = { type: authType, password };
+      break;
+    }
+    case 'cert': {
+      const certDer = input['certDer'];
+      const keyPem = str(input, 'keyPem', true)!;
+      if (!Buffer.isBuffer(certDer) || certDer.length === 0) throw new ConfigError('certDer', 'a DER certificate is required for authType "cert"');
+      auth = { type: 'cert', certDer, keyPem };
+      break;
+    }
+    default:
+      throw new ConfigError('authType', `must be one of anonymous, password, plain, cert (got "${authType}")`);
+  }
+  const pin = str(input, 'pinnedCertSha256', false);
+  let pinnedCertSha256: string | undefined;
+  if (pin !== undefined) {
+    const hex = pin.replace(/:/g, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new ConfigError('pinnedCertSha256', 'must be 64 hex digits (colons allowed)');
+    pinnedCertSha256 = hex;
+  }
+  const port = int(input, 'port', CASCADE_DEFAULTS.port, 1, 65535);
+  return {
+    host,
+    port,
+    hub,
+    username,
+    auth,
+    maxConnections: int(input, 'maxConnections', CASCADE_DEFAULTS.maxConnections, 1, 32),
+    additionalConnectionIntervalMs: int(input, 'additionalConnectionIntervalMs', CASCADE_DEFAULTS.additionalConnectionIntervalMs, 100, 60_000),
+    connectionLifetimeMs: int(input, 'connectionLifetimeMs', CASCADE_DEFAULTS.connectionLifetimeMs, 0, 86_400_000),
+    halfDuplex: bool(input, 'halfDuplex', CASCADE_DEFAULTS.halfDuplex),
+    compress: bool(input, 'compress', CASCADE_DEFAULTS.compress),
+    encrypt: bool(input, 'encrypt', CASCADE_DEFAULTS.encrypt),
+    qos: bool(input, 'qos', CASCADE_DEFAULTS.qos),
+    ...(pinnedCertSha256 ? { pinnedCertSha256 } : {}),
+    retryIntervalMs: int(input, 'retryIntervalMs', CASCADE_DEFAULTS.retryIntervalMs, 1000, 300_000),
+    identity: defaultIdentity(`${host}:${port}/${hub}/${username}`),
+  };
+}

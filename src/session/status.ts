@@ -1,0 +1,59 @@
+/** What the cascade shows the world: the web UI, health checks and the CLI read this and nothing else. */
+export type CascadeState = 'idle' | 'connecting' | 'online' | 'waiting' | 'stopped';
+
+export interface CascadeError {
+  message: string;
+  /** SoftEther error code when the server said it, e.g. 9 for a wrong password. */
+  code?: number;
+  at: string;
+}
+
+export interface CascadeCounters {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  drops: {
+    offline: number; // frames written while no session was up
+    queueFull: number; // local send queue bound hit
+    oversize: number; // > 1600 bytes, either direction
+    backlog: number; // the chosen TCP connection was too far behind
+    inflate: number; // compressed block that did not inflate
+  };
+}
+
+export interface CascadeStatus {
+  state: CascadeState;
+  /** "online" is only ever reported with at least one TCP connection up. */
+  lastError: CascadeError | null;
+  connectedSince: string | null;
+  nextAttemptAt: string | null;
+  attempts: number; // logins tried since the last established session
+  sessions: number; // sessions established since start
+  connections: { total: number; up: number; down: number; connecting: number; granted: number; requested: number };
+  traffic: CascadeCounters;
+  negotiated: {
+    sessionName: string;
+    connectionName: string;
+    maxConnection: number;
+    useEncrypt: boolean;
+    useCompress: boolean;
+    halfConnection: boolean;
+    qos: boolean;
+    timeoutMs: number;
+    vlanId: number;
+  } | null;
+  server: { product: string; version: number; build: number } | null;
+  tls: { version: string; cipher: string } | null;
+  serverCertSha256: string | null;
+}
+
+export function emptyCounters(): CascadeCounters {
+  return {
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    drops: { offline: 0, queueFull: 0, oversize: 0, backlog: 0, inflate: 0 },
+  };
+}

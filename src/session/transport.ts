@@ -1,0 +1,175 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
+
+/**
+ * One TCP connection to the server with TLS on top.
+ *
+ * Normal case: Node's native TLS directly on the TCP handle (fast path; nothing of ours in between).
+ *
+ * `detachable` case (use_encrypt=0): SoftEther drops TLS right after the welcome and both sides talk raw TCP on
+ * the same socket (notes §7.6). Node cannot take a socket back from its TLS layer, so TLS runs over a small Duplex
+ * (`TlsRecordGate`) that we feed whole TLS records one at a time. When the welcome has been read, `detach()` stops
+ * feeding: whatever was not handed to TLS yet is the first raw tunnel bytes.
+ */
+export interface TransportTarget {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  detachable: boolean;
+}
+
+export interface TlsFacts {
+  version: string;
+  cipher: string;
+  certDer: Buffer;
+  certSha256: string; // colon-separated upper-case hex, like OpenSSL prints it
+}
+
+export interface Transport {
+  readonly tcp: net.Socket;
+  readonly tls: tls.TLSSocket;
+  readonly facts: TlsFacts;
+  /** Only for detachable transports: abandon TLS; returns the raw socket and bytes already read past TLS. */
+  detach(): { socket: net.Socket; leftover: Buffer };
+  destroy(): void;
+}
+
+export function certFingerprint(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+
+const TLS_RECORD_HEADER = 5;
+const MAX_TLS_RECORD = 5 + 16384 + 2048;
+
+/** Passes whole TLS records from the TCP socket to the TLS layer, one per event-loop turn, until stopped. */
+class TlsRecordGate extends Duplex {
+  readonly #tcp: net.Socket;
+  #pending: Buffer = Buffer.alloc(0);
+  #stopped = false;
+  #waiting = false;
+
+  constructor(tcp: net.Socket) {
+    super();
+    this.#tcp = tcp;
+  }
+
+  feed(chunk: Buffer): void {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#stopped || this.#waiting || this.#pending.length < TLS_RECORD_HEADER) return;
+    const len = TLS_RECORD_HEADER + this.#pending.readUInt16BE(3);
+    if (len > MAX_TLS_RECORD) {
+      this.destroy(new Error('TLS record too large or not TLS'));
+      return;
+    }
+    if (this.#pending.length < len) return;
+    const record = this.#pending.subarray(0, len);
+    this.#pending = this.#pending.subarray(len);
+    this.push(record);
+    // Let TLS decrypt this record and the handshake code see the result before we hand over the next one: the
+    // bytes after the welcome may not be TLS at all.
+    this.#waiting = true;
+    setImmediate(() => {
+      this.#waiting = false;
+      this.#pump();
+    });
+  }
+
+  stop(): Buffer {
+    this.#stopped = true;
+    const rest = this.#pending;
+    this.#pending = Buffer.alloc(0);
+    return rest;
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.#stopped) return cb();
+    this.#tcp.write(chunk, cb);
+  }
+
+  override _final(cb: () => void): void {
+    cb();
+  }
+}
+
+export function openTransport(target: TransportTarget): Promise<Transport> {
+  return new Promise((resolve, reject) => {
+    const tcp = net.connect({ host: target.host, port: target.port, noDelay: true });
+    let gate: TlsRecordGate | undefined;
+    let tlsSocket: tls.TLSSocket;
+    const tlsOptions: tls.ConnectionOptions = {
+      rejectUnauthorized: false, // the stock cascade does not verify either; we pin by fingerprint instead
+      minVersion: 'TLSv1.2',
+      ...(net.isIP(target.host) ? {} : { servername: target.host }),
+    };
+    if (target.detachable) {
+      gate = new TlsRecordGate(tcp);
+      const g = gate;
+      tcp.on('data', (c: Buffer) => g.feed(c));
+      tcp.on('end', () => g.push(null));
+      tlsSocket = tls.connect({ ...tlsOptions, socket: gate });
+    } else {
+      tlsSocket = tls.connect({ ...tlsOptions, socket: tcp });
+    }
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error(`TLS handshake with ${target.host}:${target.port} timed out`)), target.timeoutMs);
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      tlsSocket.destroy();
+      tcp.destroy();
+      reject(err);
+    };
+    tcp.once('error', fail);
+    tlsSocket.once('error', fail);
+    tlsSocket.once('secureConnect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      tcp.removeListener('error', fail);
+      tlsSocket.removeListener('error', fail);
+      const cert = tlsSocket.getPeerCertificate();
+      if (!cert || !cert.raw) {
+        tlsSocket.destroy();
+        tcp.destroy();
+        reject(new Error('server presented no certificate: not a SoftEther VPN server'));
+        return;
+      }
+      const cipher = tlsSocket.getCipher();
+      const facts: TlsFacts = {
+        version: tlsSocket.getProtocol() ?? 'unknown',
+        cipher: cipher?.standardName ?? cipher?.name ?? 'unknown',
+        certDer: cert.raw,
+        certSha256: certFingerprint(cert.raw),
+      };
+      resolve({
+        tcp,
+        tls: tlsSocket,
+        facts,
+        detach() {
+          if (!gate) throw new Error('transport is not detachable');
+          const leftover = gate.stop();
+          tcp.removeAllListeners('data');
+          tcp.removeAllListeners('end');
+          tcp.pause();
+          // Drop the TLS object without letting it touch the socket (no close_notify, as SoftEther expects).
+          tlsSocket.removeAllListeners();
+          tlsSocket.on('error', () => {});
+          return { socket: tcp, leftover };
+        },
+        destroy() {
+          tlsSocket.destroy();
+          tcp.destroy();
+        },
+      });
+    });
+  });
+}

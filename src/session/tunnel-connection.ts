@@ -1,0 +1,136 @@
+import type { Duplex } from 'node:stream';
+import { TunnelDecoder, encodeFrames, encodeKeepAlive } from '../protocol/tunnel.ts';
+
+/** Half-duplex direction codes from the server (notes §7.5): 0 both, 1 server->client only, 2 client->server only. */
+export type Direction = 0 | 1 | 2;
+
+export interface TunnelConnectionEvents {
+  onFrames(frames: Buffer[]): void;
+  onDrop(reason: 'oversize' | 'inflate'): void;
+  onClose(conn: TunnelConnection, reason: string): void;
+}
+
+export interface TunnelConnectionOptions {
+  id: number;
+  socket: Duplex;
+  direction: Direction;
+  compressed: boolean;
+  timeoutMs: number; // T from the welcome
+  lifetimeMs: number; // 0 = forever
+  initial: Buffer[]; // tunnel bytes already read during the handshake
+  events: TunnelConnectionEvents;
+  now: number;
+}
+
+/**
+ * One TCP connection of a session in tunnel mode (notes §7). It owns its socket and decoder but no timer:
+ * the session's ticker calls `tick(now)` so a session of 32 connections still has a single timer.
+ */
+export class TunnelConnection {
+  readonly id: number;
+  readonly direction: Direction;
+  readonly canSend: boolean;
+  readonly canReceive: boolean;
+  readonly openedAt: number;
+  bytesIn = 0;
+  bytesOut = 0;
+  #socket: Duplex;
+  #compressed: boolean;
+  #timeoutMs: number;
+  #lifetimeMs: number;
+  #events: TunnelConnectionEvents;
+  #decoder: TunnelDecoder;
+  #lastReceiveAt: number;
+  #nextKeepAliveAt: number;
+  #closed = false;
+
+  constructor(o: TunnelConnectionOptions) {
+    this.id = o.id;
+    this.direction = o.direction;
+    this.canSend = o.direction !== 1;
+    this.canReceive = o.direction !== 2;
+    this.openedAt = o.now;
+    this.#socket = o.socket;
+    this.#compressed = o.compressed;
+    this.#timeoutMs = o.timeoutMs;
+    this.#lifetimeMs = o.lifetimeMs;
+    this.#events = o.events;
+    this.#lastReceiveAt = o.now;
+    this.#nextKeepAliveAt = o.now; // a brand-new connection sends one immediately (§7.3)
+    this.#decoder = new TunnelDecoder({
+      compressed: o.compressed,
+      onFrames: (frames) => this.#events.onFrames(frames),
+      onKeepAlive: () => {},
+      onDrop: (reason) => this.#events.onDrop(reason),
+    });
+    const s = this.#socket;
+    s.on('data', (chunk: Buffer) => this.#receive(chunk));
+    s.on('error', (e: Error) => this.close(`connection error: ${e.message}`));
+    s.on('close', () => this.close('closed by the server'));
+    s.on('end', () => this.close('closed by the server'));
+    for (const chunk of o.initial) if (chunk.length) this.#receive(chunk);
+    s.resume();
+    this.tick(o.now);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes written but not yet accepted by the kernel: the "lateness" used to pick a connection. */
+  get backlog(): number {
+    return this.#socket.writableLength;
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#closed) return;
+    this.#lastReceiveAt = Date.now();
+    this.bytesIn += chunk.length;
+    try {
+      this.#decoder.push(chunk);
+    } catch (e) {
+      this.close(`protocol error from server: ${(e as Error).message}`);
+    }
+  }
+
+  /** Write one record with all `frames` (each <= 1600 bytes; the caller checks). */
+  send(frames: readonly Buffer[], now: number): void {
+    if (this.#closed) return;
+    const record = encodeFrames(frames, this.#compressed);
+    this.bytesOut += record.length;
+    this.#socket.write(record);
+    this.#armKeepAlive(now);
+  }
+
+  #armKeepAlive(now: number): void {
+    // Random in [T/5, T/2) after every write, like the stock peer (§7.3).
+    this.#nextKeepAliveAt = now + this.#timeoutMs / 5 + Math.random() * (this.#timeoutMs / 2 - this.#timeoutMs / 5);
+  }
+
+  /** Keep-alive, receive timeout and lifetime checks. Returns false once closed. */
+  tick(now: number): boolean {
+    if (this.#closed) return false;
+    if (this.canReceive && now - this.#lastReceiveAt > this.#timeoutMs) {
+      this.close(`nothing received for ${this.#timeoutMs / 1000} s`);
+      return false;
+    }
+    if (this.canSend && now >= this.#nextKeepAliveAt) {
+      const ka = encodeKeepAlive();
+      this.bytesOut += ka.length;
+      this.#socket.write(ka);
+      this.#armKeepAlive(now);
+    }
+    return true;
+  }
+
+  lifetimeExpired(now: number): boolean {
+    return this.#lifetimeMs > 0 && now - this.openedAt >= this.#lifetimeMs;
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    this.#events.onClose(this, reason);
+  }
+}

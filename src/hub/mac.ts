@@ -1,12 +1,17 @@
 /**
- * MAC addresses as plain numbers (48 bits fit exactly in a double), so the hot path can key a Map
- * without allocating a string or a Buffer slice per frame.
+ * MAC addresses on the hot path are two 24-bit integers (high half = OUI, low half = NIC part), read
+ * straight from the frame: they stay small integers in V8, so no string, slice or boxed number is
+ * allocated per frame.
  */
 
-/** The 6 bytes at `offset` as a number in [0, 2^48). Caller guarantees offset + 6 <= buf.length. */
-export function macKeyAt(buf: Buffer, offset: number): number {
-  return (buf[offset]! * 256 + buf[offset + 1]!) * 4294967296 +
-    buf[offset + 2]! * 16777216 + buf[offset + 3]! * 65536 + buf[offset + 4]! * 256 + buf[offset + 5]!;
+/** Upper 3 bytes of the MAC at `offset`. Caller guarantees offset + 6 <= buf.length. */
+export function macHiAt(buf: Buffer, offset: number): number {
+  return (buf[offset]! << 16) | (buf[offset + 1]! << 8) | buf[offset + 2]!;
+}
+
+/** Lower 3 bytes of the MAC at `offset`. */
+export function macLoAt(buf: Buffer, offset: number): number {
+  return (buf[offset + 3]! << 16) | (buf[offset + 4]! << 8) | buf[offset + 5]!;
 }
 
 /** Group (multicast or broadcast) addresses have the I/G bit, the lowest bit of the first byte, set. */
@@ -14,6 +19,8 @@ export function isGroupMacAt(buf: Buffer, offset: number): boolean {
   return (buf[offset]! & 1) === 1;
 }
 
-export function macKeyToString(key: number): string {
-  return key.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+export function macToString(hi: number, lo: number): string {
+  return [hi >> 16, (hi >> 8) & 255, hi & 255, lo >> 16, (lo >> 8) & 255, lo & 255].map(hex2).join(':');
 }

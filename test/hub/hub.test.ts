@@ -306,3 +306,13 @@ test('stats totals add up over ports', (t) => {
   t.is(s.totals.drops.runt, 1);
   t.deepEqual(s.ports.map((p) => p.macs), [1, 1, 1]);
 });
+
+test('a port whose write() throws does not stop delivery to the others; the error surfaces', (t) => {
+  const { ports: [a, b, c, d] } = setup(4);
+  b!.onWriteHook = () => {
+    throw new Error('broken port');
+  };
+  t.throws(() => a!.inject(frame(BCAST, A1)), { message: 'broken port' });
+  t.is(c!.frames.length, 1);
+  t.is(d!.frames.length, 1);
+});

@@ -93,10 +93,10 @@ function checkFields(t: import('ava').ExecutionContext, p: Pack, fields: Record<
   for (const [name, f] of Object.entries(fields)) {
     switch (f.type) {
       case 'INT':
-        t.is(p.getInt(name), f.value, name);
+        t.is(p.getInt(name), f.value as number, name);
         break;
       case 'STR':
-        t.is(p.getStr(name), f.value, name);
+        t.is(p.getStr(name), f.value as string, name);
         break;
       case 'DATA': {
         const d = p.getData(name);

@@ -51,7 +51,8 @@ export function encodeSignatureRequest(host: string): Buffer {
 /**
  * A Pack POST. Appends `pencore` padding (random 0..999 bytes) to the serialization only, so the
  * caller's Pack is untouched; a Pack that already has `pencore` is sent as is. The padding is
- * shortened when needed so that it alone never pushes a body over the server's 64 KiB limit.
+ * shortened (or left out) when needed so that it alone never pushes a body over the server's
+ * 64 KiB limit; a Pack that is too large by itself throws RangeError.
  */
 export function encodePackRequest(host: string, pack: Pack, date: Date = new Date()): Buffer {
   checkHeaderValue('Host', host);
@@ -63,9 +64,11 @@ export function encodePackRequest(host: string, pack: Pack, date: Date = new Dat
     // Encode once without padding to learn the size, so the padding can be sized to fit.
     const bare = encodePackWithExtras(pack, []);
     const room = MAX_REQUEST_BODY - bare.length - PENCORE_OVERHEAD;
-    if (room < 0) throw new RangeError(`Pack of ${bare.length} bytes is too large for a handshake request (max ${MAX_REQUEST_BODY})`);
-    const padLen = randomInt(0, Math.min(PENCORE_MAX, room) + 1);
-    body = encodePackWithExtras(pack, [{ name: 'pencore', type: 'data', values: [randomBytes(padLen)] }]);
+    // pencore is optional padding: a Pack that fits only without it goes out without it.
+    body =
+      room < 0
+        ? bare
+        : encodePackWithExtras(pack, [{ name: 'pencore', type: 'data', values: [randomBytes(randomInt(0, Math.min(PENCORE_MAX, room) + 1))] }]);
   }
   if (body.length > MAX_REQUEST_BODY) {
     throw new RangeError(`Pack of ${body.length} bytes is too large for a handshake request (max ${MAX_REQUEST_BODY})`);

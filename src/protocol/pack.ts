@@ -68,6 +68,7 @@ function checkU64(name: string, v: bigint): bigint {
 }
 
 function asBuffer(v: Uint8Array): Buffer {
+  if (!(v instanceof Uint8Array)) throw new TypeError('Pack DATA values must be Uint8Array/Buffer');
   return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 

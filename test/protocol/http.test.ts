@@ -68,6 +68,11 @@ test('pack request keeps an existing pencore and enforces the 64 KiB body limit'
   // Pad shrinks so that a Pack just under the limit still fits.
   const near = new Pack().addData('blob', Buffer.alloc(65536 - 4 - 4 - 4 - 4 - 4 - 4 - 23 - 100));
   for (let i = 0; i < 10; i++) t.true(splitRequest(encodePackRequest('h', near)).body.length <= 65536);
+  // Fits only without padding: sent without pencore rather than refused.
+  const tight = new Pack().addData('blob', Buffer.alloc(65536 - 4 - 4 - 4 - 4 - 4 - 4 - 10));
+  const tightBody = splitRequest(encodePackRequest('h', tight)).body;
+  t.is(tightBody.length, 65536 - 10);
+  t.false(decodePack(tightBody).has('pencore'));
   const over = new Pack().addData('blob', Buffer.alloc(65536));
   t.throws(() => encodePackRequest('h', over), { instanceOf: RangeError, message: /too large/ });
   const overWithPad = new Pack().addData('blob', Buffer.alloc(65536)).addData('pencore', Buffer.alloc(0));

@@ -1,0 +1,150 @@
+/**
+ * Loader and type declarations for the C addon (native/*.c, built by node-gyp from binding.gyp into build/).
+ *
+ * The addon does everything that needs a system call on the data path: AF_PACKET sockets, TAP devices,
+ * interface ioctls, ethtool features and the rtnetlink link monitor. JavaScript only sees batches of
+ * ready-to-forward frames (VLAN tags restored, super-frames segmented, checksums completed).
+ */
+import { createRequire } from 'node:module';
+
+export interface NativeChannelStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Super-frames (GSO) that were cut into wire-sized frames, and how many frames that produced. */
+  gsoSuperFrames: number;
+  gsoSegments: number;
+  checksumsCompleted: number;
+  vlanTagsRestored: number;
+  /** Larger than the protocol's 1600 bytes (after VLAN restore / segmentation). */
+  rxDropOversize: number;
+  /** Larger than the receive buffer (64 KiB super-frame limit). */
+  rxDropTruncated: number;
+  rxDropRunt: number;
+  rxDropBadGso: number;
+  rxDropNoMemory: number;
+  /** Dropped by the kernel because the socket buffer was full. */
+  rxDropKernel: number;
+  rxErrors: number;
+  /** Own transmissions the kernel still looped back (kernels without PACKET_IGNORE_OUTGOING); skipped. */
+  rxOwnSkipped: number;
+  txDropQueueFull: number;
+  /** Shorter than 14 or longer than 1600 bytes. */
+  txDropInvalid: number;
+  /** Refused by the kernel (interface down, larger than its MTU, ...). */
+  txDropError: number;
+  txQueued: number;
+  lastRxError: string;
+  lastTxError: string;
+  kernelIgnoresOwn: boolean;
+}
+
+export interface NativeFrameChannel {
+  /** Start reading; onFrames gets every batch (one call per event-loop wake-up). */
+  start(onFrames: (frames: Buffer[]) => void): void;
+  /** Send frames; never blocks. Frames the kernel cannot take now are queued (bounded) or dropped and counted. */
+  write(frames: readonly Buffer[]): void;
+  stats(): NativeChannelStats;
+  /** Idempotent. Closes the descriptor (drops promiscuous membership / deletes a TAP device). */
+  close(): void;
+}
+
+export interface NativeLinkEvent {
+  kind: 'new' | 'del' | 'overrun';
+  ifindex?: number;
+  name?: string;
+  up?: boolean;
+  running?: boolean;
+  lowerUp?: boolean;
+  operstate?: number;
+}
+
+export interface NativeLinkMonitor {
+  close(): void;
+  /** Let the process exit even while the monitor is open. */
+  unref(): void;
+}
+
+export interface NativeIfInfo {
+  ifindex: number;
+  up: boolean;
+  running: boolean;
+  mtu: number;
+  mac: Buffer;
+}
+
+export interface NativeFeature {
+  active: boolean;
+  changeable: boolean;
+}
+
+export interface NativeRxFixupResult {
+  frames: Buffer[];
+  counters: {
+    gsoSuperFrames: number;
+    gsoSegments: number;
+    checksumsCompleted: number;
+    vlanTagsRestored: number;
+    dropOversize: number;
+    dropRunt: number;
+    dropBadGso: number;
+  };
+}
+
+export interface NativeAddon {
+  openPacketSocket(ifindex: number, opts?: { promisc?: boolean; rcvbuf?: number; sndbuf?: number }): NativeFrameChannel;
+  openTap(name: string): { channel: NativeFrameChannel; name: string };
+  openLinkMonitor(onEvents: (events: NativeLinkEvent[]) => void): NativeLinkMonitor;
+  /** null when no interface has that name. */
+  ifInfo(name: string): NativeIfInfo | null;
+  ifIndex(name: string): number;
+  setIfUp(name: string, up: boolean): void;
+  setIfMtu(name: string, mtu: number): void;
+  setIfMac(name: string, mac: Buffer): void;
+  bridgeAddIf(bridge: string, ifname: string): void;
+  bridgeDelIf(bridge: string, ifname: string): void;
+  getFeatures(name: string): Record<string, NativeFeature>;
+  setFeatures(name: string, features: Record<string, boolean>): void;
+  /** The receive path's frame fix-up (VLAN restore, GSO split, checksum completion), for tests. */
+  processRxFrame(frame: Buffer, opts?: { vnetHdr?: Buffer; vlanTci?: number; vlanTpid?: number }): NativeRxFixupResult;
+}
+
+/** Anything the native layer refused; `code` is the errno name (ENODEV, EPERM, EBUSY...) or a SEB_* code. */
+export class PortError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PortError';
+    this.code = code;
+  }
+}
+
+/** Turn whatever the addon threw into a PortError that says what we were doing. */
+export function portError(context: string, err: unknown): PortError {
+  if (err instanceof PortError) return err;
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'SEB_EUNKNOWN';
+  const msg = err instanceof Error ? err.message : String(err);
+  return new PortError(`${context}: ${msg}`, code, { cause: err });
+}
+
+const ADDON_PATHS = ['../../build/Release/sebridge_native.node', '../../build/Debug/sebridge_native.node'];
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once. Throws PortError SEB_ENATIVE when it was not built (npm install builds it). */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  if (process.platform !== 'linux') throw new PortError('the native port addon only exists for Linux', 'SEB_ENATIVE');
+  const require = createRequire(import.meta.url);
+  let firstError: unknown;
+  for (const rel of ADDON_PATHS) {
+    try {
+      cached = require(new URL(rel, import.meta.url).pathname) as NativeAddon;
+      return cached;
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  throw new PortError('native addon not built: run `npm install` (node-gyp rebuild)', 'SEB_ENATIVE', { cause: firstError });
+}

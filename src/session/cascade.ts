@@ -283,7 +283,8 @@ export class Cascade extends EventEmitter implements Port {
             else c.drops[reason] += n;
           },
           onChange: () => {
-            if (this.#session === session && !session.ended) this.emit('connections', session.connectionCounts());
+            const current = this.#session; // not yet set while the Session constructor adds its first connection
+            if (current && !current.ended) this.emit('connections', current.connectionCounts());
           },
           onEnd: (reason) => {
             this.#log(`session ${welcome.sessionName} ended: ${reason.message}`);

@@ -284,6 +284,7 @@ real(realTitle('real server: topology, one-time setup, hub/users/SecureNAT, TLS,
   t.true(detail.bridgeMode);
   await t.throwsAsync(server.getSession('HT', 'SID-NOPE-1'), { instanceOf: VpncmdError, message: /code 29/ });
 
+  t.log(`${Date.now() - began} ms so far`);
   // --- killTcpConnections on real connections from our side of the veth
   const socks = await Promise.all([1, 2, 3].map(() => openTcp(server.host, server.port)));
   const closed = socks.map((s) => new Promise<void>((r) => s.once('close', () => r())));
@@ -306,6 +307,7 @@ real(realTitle('real server: topology, one-time setup, hub/users/SecureNAT, TLS,
   t.truthy((await server.listSessions('HT')).find((s) => s.user === 'SecureNAT'), 'hub and SecureNAT survived the kill (flushed)');
   t.is(csvRecords(await server.vpncmdCsv('UserList', [], { hub: 'HT' })).length, 3);
 
+  t.log(`${Date.now() - began} ms so far`);
   // --- SIGSTOP: the kernel still accepts, the server does not answer; SIGCONT brings it back
   server.signal('SIGSTOP');
   await t.throwsAsync(tlsHandshake(server.host, server.port, 1500), { message: /timed out/ });
@@ -314,7 +316,9 @@ real(realTitle('real server: topology, one-time setup, hub/users/SecureNAT, TLS,
 
   // --- stop() leaves nothing behind and is idempotent
   const pid = server.pid;
+  t0 = Date.now();
   await server.stop();
+  t.log(`stop() ${Date.now() - t0} ms`);
   stopped = true;
   t.deepEqual(footprint(server), { netns: false, veth: false, etc: false, dir: false, process: false });
   t.false(pidAlive(pid));

@@ -58,6 +58,7 @@ typedef struct seb_channel {
   uv_poll_t *poll;
   int poll_events;
   napi_ref on_frames;
+  napi_ref pump;
   napi_async_context actx;
 
   uint8_t *rx_mem;
@@ -180,6 +181,10 @@ static void read_tap(seb_channel *ch, const seb_sink *sink) {
 }
 
 static void release_js(seb_channel *ch) {
+  if (ch->pump) {
+    napi_delete_reference(ch->env, ch->pump);
+    ch->pump = NULL;
+  }
   if (ch->on_frames) {
     napi_delete_reference(ch->env, ch->on_frames);
     ch->on_frames = NULL;
@@ -190,35 +195,43 @@ static void release_js(seb_channel *ch) {
   }
 }
 
-static void deliver(seb_channel *ch, napi_value frames) {
-  napi_env env = ch->env;
+/* Runs as a JS-callable native function, so V8 has an entered context (needed to create Buffers); invoked
+ * through napi_make_callback from the poll callback. Reads one batch and hands it to onFrames in one call. */
+static napi_value js_pump(napi_env env, napi_callback_info info) {
+  seb_channel *ch = NULL;
+  size_t argc = 0;
+  if (napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&ch) != napi_ok || !ch || ch->closed) return NULL;
+  napi_sink ns = {env, NULL, 0};
+  if (napi_create_array(env, &ns.array) != napi_ok) return NULL;
+  seb_sink sink = {napi_sink_alloc, &ns};
+  if (ch->kind == SEB_CHANNEL_PACKET)
+    read_packet_socket(ch, &sink);
+  else
+    read_tap(ch, &sink);
   napi_value fn, recv;
-  if (!ch->on_frames || napi_get_reference_value(env, ch->on_frames, &fn) != napi_ok || !fn) return;
+  if (ns.count == 0 || !ch->on_frames || napi_get_reference_value(env, ch->on_frames, &fn) != napi_ok || !fn) return NULL;
   napi_get_undefined(env, &recv);
-  ch->in_callback = 1;
-  napi_status s = napi_make_callback(env, ch->actx, recv, fn, 1, &frames, NULL);
-  ch->in_callback = 0;
-  if (s == napi_pending_exception) {
-    /* Same fate as an exception thrown by any other event callback: process 'uncaughtException'. */
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  }
-  if (ch->closed) release_js(ch); /* close() ran inside the callback and left these for us */
+  napi_call_function(env, recv, fn, 1, &ns.array, NULL); /* an exception propagates to the poll callback */
+  return NULL;
 }
 
 static void read_batch(seb_channel *ch) {
   napi_env env = ch->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_sink ns = {env, NULL, 0};
-  if (napi_create_array(env, &ns.array) == napi_ok) {
-    seb_sink sink = {napi_sink_alloc, &ns};
-    if (ch->kind == SEB_CHANNEL_PACKET)
-      read_packet_socket(ch, &sink);
-    else
-      read_tap(ch, &sink);
-    if (ns.count > 0) deliver(ch, ns.array);
+  napi_value pump, recv;
+  if (ch->pump && napi_get_reference_value(env, ch->pump, &pump) == napi_ok && pump) {
+    napi_get_global(env, &recv); /* napi_make_callback needs an object as receiver */
+    ch->in_callback = 1;
+    napi_status s = napi_make_callback(env, ch->actx, recv, pump, 0, NULL, NULL);
+    ch->in_callback = 0;
+    if (s == napi_pending_exception) {
+      /* Same fate as an exception thrown by any other event callback: process 'uncaughtException'. */
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+    }
+    if (ch->closed) release_js(ch); /* close() ran inside the callback and left these for us */
   }
   napi_close_handle_scope(env, scope);
 }
@@ -378,6 +391,12 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   napi_create_string_utf8(env, "sebridge:FrameChannel", NAPI_AUTO_LENGTH, &name);
+  napi_value pump;
+  if (napi_create_function(env, "pump", NAPI_AUTO_LENGTH, js_pump, ch, &pump) != napi_ok) {
+    uv_close((uv_handle_t *)poll, free_poll);
+    return NULL;
+  }
+  napi_create_reference(env, pump, 1, &ch->pump);
   napi_create_reference(env, argv[0], 1, &ch->on_frames);
   napi_async_init(env, NULL, name, &ch->actx);
   poll->data = ch;

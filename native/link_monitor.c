@@ -26,11 +26,16 @@ typedef struct seb_monitor {
   int in_callback;
   uv_poll_t *poll;
   napi_ref on_events;
+  napi_ref pump;
   napi_async_context actx;
   uint8_t *buf;
 } seb_monitor;
 
 static void release_js(seb_monitor *m) {
+  if (m->pump) {
+    napi_delete_reference(m->env, m->pump);
+    m->pump = NULL;
+  }
   if (m->on_events) {
     napi_delete_reference(m->env, m->on_events);
     m->on_events = NULL;
@@ -85,16 +90,15 @@ static napi_value link_event(napi_env env, const struct nlmsghdr *nh) {
   return o;
 }
 
-static void on_poll(uv_poll_t *h, int status, int events) {
-  seb_monitor *m = h->data;
-  (void)events;
-  if (!m || m->closed || status < 0) return;
-  napi_env env = m->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+/* Runs as a JS-callable native function (so V8 has an entered context for creating objects), invoked through
+ * napi_make_callback from the poll callback: reads what is queued and hands it to onEvents in one call. */
+static napi_value js_pump(napi_env env, napi_callback_info info) {
+  seb_monitor *m = NULL;
+  size_t argc = 0;
+  if (napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&m) != napi_ok || !m || m->closed) return NULL;
   napi_value arr;
   uint32_t count = 0;
-  napi_create_array(env, &arr);
+  if (napi_create_array(env, &arr) != napi_ok) return NULL;
   for (int i = 0; i < NL_READS_PER_WAKE; i++) {
     ssize_t r = recv(m->fd, m->buf, NL_BUF, MSG_DONTWAIT);
     if (r < 0) {
@@ -120,8 +124,23 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   napi_value fn, recv_;
   if (count && m->on_events && napi_get_reference_value(env, m->on_events, &fn) == napi_ok && fn) {
     napi_get_undefined(env, &recv_);
+    napi_call_function(env, recv_, fn, 1, &arr, NULL);
+  }
+  return NULL;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  seb_monitor *m = h->data;
+  (void)events;
+  if (!m || m->closed || status < 0) return;
+  napi_env env = m->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value pump, recv_;
+  if (m->pump && napi_get_reference_value(env, m->pump, &pump) == napi_ok && pump) {
+    napi_get_global(env, &recv_); /* napi_make_callback needs an object as receiver */
     m->in_callback = 1;
-    napi_status s = napi_make_callback(env, m->actx, recv_, fn, 1, &arr, NULL);
+    napi_status s = napi_make_callback(env, m->actx, recv_, pump, 0, NULL, NULL);
     m->in_callback = 0;
     if (s == napi_pending_exception) {
       napi_value exc;
@@ -225,6 +244,9 @@ napi_value seb_monitor_open(napi_env env, napi_callback_info info) {
   m->poll->data = m;
   napi_value name;
   napi_create_string_utf8(env, "sebridge:LinkMonitor", NAPI_AUTO_LENGTH, &name);
+  napi_value pump;
+  if (napi_create_function(env, "pump", NAPI_AUTO_LENGTH, js_pump, m, &pump) != napi_ok) return NULL;
+  napi_create_reference(env, pump, 1, &m->pump);
   napi_create_reference(env, argv[0], 1, &m->on_events);
   napi_async_init(env, NULL, name, &m->actx);
   uv_poll_start(m->poll, UV_READABLE, on_poll);

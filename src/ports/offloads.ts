@@ -1,0 +1,68 @@
+/**
+ * Switching off the NIC features that produce super-frames, and putting them back afterwards.
+ *
+ * GRO/LRO merge received packets into one large frame before a packet socket sees it; such a frame cannot go
+ * through a 1600-byte tunnel. Segmentation/checksum offload on transmit is switched off as well, so that a host
+ * which also talks through the bridged NIC puts only complete wire frames on it (the same set the stock bridge
+ * turns off). Super-frames that arrive anyway (a veth/virtio peer that segments late) are cut in the addon.
+ *
+ * Uses the kernel's ethtool ioctl through the addon; no `ethtool` binary is needed.
+ */
+import type { NativeAddon } from './native.ts';
+
+export const SUPER_FRAME_FEATURES: readonly string[] = [
+  'rx-gro',
+  'rx-lro',
+  'rx-gro-hw',
+  'rx-gro-list',
+  'rx-udp-gro-forwarding',
+  'tx-generic-segmentation',
+  'tx-tcp-segmentation',
+  'tx-tcp6-segmentation',
+  'tx-tcp-ecn-segmentation',
+  'tx-tcp-mangleid-segmentation',
+  'tx-udp-segmentation',
+  'tx-checksum-ip-generic',
+  'tx-checksum-ipv4',
+  'tx-checksum-ipv6',
+];
+
+/** What was changed on one interface, so exactly that can be undone. */
+export interface OffloadChange {
+  readonly ifname: string;
+  readonly ifindex: number;
+  /** Features that were on and are now off because of us. */
+  readonly turnedOff: readonly string[];
+}
+
+export function disableOffloads(
+  native: NativeAddon,
+  ifname: string,
+  ifindex: number,
+  features: readonly string[] = SUPER_FRAME_FEATURES,
+): OffloadChange {
+  const before = native.getFeatures(ifname);
+  const wanted: Record<string, boolean> = {};
+  for (const f of features) if (before[f]?.active && before[f].changeable) wanted[f] = false;
+  if (Object.keys(wanted).length === 0) return { ifname, ifindex, turnedOff: [] };
+  native.setFeatures(ifname, wanted);
+  const after = native.getFeatures(ifname);
+  // Dependencies can switch more off than asked (tx checksums take TSO with them); record all of what we caused.
+  const turnedOff = Object.keys(before).filter((f) => before[f].active && after[f] && !after[f].active);
+  return { ifname, ifindex, turnedOff };
+}
+
+/**
+ * Put back what disableOffloads changed. Does nothing if the interface is gone or is a different one now
+ * (same name, new ifindex: it came up with its own defaults). Returns the features that could not be restored.
+ */
+export function restoreOffloads(native: NativeAddon, change: OffloadChange): string[] {
+  if (change.turnedOff.length === 0) return [];
+  const info = native.ifInfo(change.ifname);
+  if (!info || info.ifindex !== change.ifindex) return [];
+  const wanted: Record<string, boolean> = {};
+  for (const f of change.turnedOff) wanted[f] = true;
+  native.setFeatures(change.ifname, wanted);
+  const after = native.getFeatures(change.ifname);
+  return change.turnedOff.filter((f) => !after[f]?.active);
+}

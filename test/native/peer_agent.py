@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Independent peer for the native port tests: raw AF_PACKET socket on one interface (run it inside the test's
+network namespace with `ip netns exec`). Protocol on stdin/stdout, one line each:
+  in:  "send <hex>"            transmit a frame
+  out: "ready"                 socket is bound
+       "rx <hex> <tci|->"      a received frame (not our own), with the VLAN tag the kernel stripped, if any
+Written in Python on purpose: the peer must not share code with what it checks."""
+import binascii
+import socket
+import struct
+import sys
+import threading
+
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 1 << 4
+PACKET_OUTGOING = 4
+
+ifname = sys.argv[1]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+s.bind((ifname, 0))
+out_lock = threading.Lock()
+
+
+def say(line):
+    with out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def reader():
+    while True:
+        data, anc, _flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(20))
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        tci = "-"
+        for level, typ, payload in anc:
+            if level == SOL_PACKET and typ == PACKET_AUXDATA and len(payload) >= 20:
+                status, _len, _snap, _mac, _net, vtci, vtpid = struct.unpack("IIIHHHH", payload[:20])
+                if status & TP_STATUS_VLAN_VALID:
+                    tci = "%d" % vtci
+        say("rx %s %s" % (binascii.hexlify(data).decode(), tci))
+
+
+threading.Thread(target=reader, daemon=True).start()
+say("ready")
+for line in sys.stdin:
+    parts = line.split()
+    if len(parts) == 2 and parts[0] == "send":
+        try:
+            s.send(binascii.unhexlify(parts[1]))
+        except OSError as e:
+            say("err %s" % e)

@@ -51,6 +51,7 @@ export class Cascade extends EventEmitter implements Port {
   #retryTimer: NodeJS.Timeout | null = null;
   #wakeRetry: (() => void) | null = null;
   #stopped = true;
+  #abort: AbortController | null = null;
   #loop: Promise<void> | null = null;
 
   constructor(options: CascadeOptions, name = 'cascade') {
@@ -112,12 +113,14 @@ export class Cascade extends EventEmitter implements Port {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#abort = new AbortController();
     this.#loop = this.#run();
   }
 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#abort?.abort();
     this.#connectingTransport?.destroy();
     this.#session?.end(new Error('stopped'));
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
@@ -189,6 +192,10 @@ export class Cascade extends EventEmitter implements Port {
     while (!this.#stopped) {
       let longWait = false;
       this.#attempts++;
+      // Logins are spaced 10 s +-20 % apart (60 s after "hub busy"-type errors), counted from the START of the
+      // previous attempt: a login that fails fast is retried 8-12 s later, and a session that was up for a
+      // while and then lost is logged in again at once.
+      const attemptStartedAt = Date.now();
       this.#setState('connecting');
       try {
         const ended = await this.#connectOnce();
@@ -204,8 +211,8 @@ export class Cascade extends EventEmitter implements Port {
       this.#session = null;
       this.#connectedSince = null;
       if (this.#stopped) break;
-      const base = this.options.retryIntervalMs;
-      const delay = longWait ? LONG_RETRY_MS : base * (0.8 + Math.random() * 0.4);
+      const spacing = longWait ? LONG_RETRY_MS : this.options.retryIntervalMs * (0.8 + Math.random() * 0.4);
+      const delay = Math.max(0, attemptStartedAt + spacing - Date.now());
       this.#nextAttemptAt = Date.now() + delay;
       this.#setState('waiting');
       this.#log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
@@ -223,7 +230,13 @@ export class Cascade extends EventEmitter implements Port {
   async #connectOnce(): Promise<Promise<Error>> {
     const o = this.options;
     this.#log(`connecting to ${o.host}:${o.port} hub ${o.hub} as ${o.username}`);
-    const transport = await openTransport({ host: o.host, port: o.port, timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS, detachable: !o.encrypt });
+    const transport = await openTransport({
+      host: o.host,
+      port: o.port,
+      timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS,
+      detachable: !o.encrypt,
+      ...(this.#abort ? { signal: this.#abort.signal } : {}),
+    });
     this.#connectingTransport = transport;
     try {
       if (this.#stopped) throw new Error('stopped');
@@ -284,8 +297,15 @@ export class Cascade extends EventEmitter implements Port {
           },
           onChange: () => {
             const current = this.#session; // not yet set while the Session constructor adds its first connection
-            if (current && !current.ended) this.emit('connections', current.connectionCounts());
+            if (!current || current.ended) return;
+            const counts = current.connectionCounts();
+            this.#setState(counts.total > 0 ? 'online' : 'connecting');
+            this.emit('connections', counts);
           },
+          onOrphaned: (reason) => {
+            this.#fail(new Error(`${reason}; resuming the session`));
+          },
+          onLog: (line) => this.#log(line),
           onEnd: (reason) => {
             this.#log(`session ${welcome.sessionName} ended: ${reason.message}`);
             resolveEnd(reason);

@@ -14,6 +14,9 @@ export interface SessionCallbacks {
   onDrop(reason: 'oversize' | 'inflate' | 'backlog' | 'no-connection', frames: number): void;
   onChange(): void;
   onEnd(reason: Error): void;
+  onLog(line: string): void;
+  /** Every connection is gone; the session is being resumed with additional_connect (not yet over). */
+  onOrphaned(reason: string): void;
 }
 
 export interface SessionParams {
@@ -28,6 +31,7 @@ export interface SessionParams {
 
 /** How often the session's single timer runs: keep-alives, receive timeouts, pool refill, lifetimes. */
 export const SESSION_TICK_MS = 250;
+const RESUME_PROBATION_MS = 5000;
 
 /**
  * A logged-in session: a pool of up to `granted` TCP connections that all carry frames (notes §7-§8).
@@ -52,6 +56,12 @@ export class Session {
   #lastAdditionalStart: number;
   #ticker: NodeJS.Timeout;
   #ended = false;
+  /** Since when no TCP connection is up (null while at least one is). */
+  #orphanedSince: number | null = null;
+  /** When the last resumption succeeded: losing everything again within RESUME_PROBATION_MS ends the session. */
+  #resumedAt: number | null = null;
+  /** Aborts connection attempts still in their TCP/TLS phase when the session ends. */
+  #abort = new AbortController();
   /** Unsent-bytes ceiling per connection before a batch is dropped (x86 defaults of the stock peer, §7.4). */
   readonly #backlogLimit: number;
 
@@ -160,6 +170,11 @@ export class Session {
     });
     if (conn.closed) return; // died while replaying its first bytes
     this.#conns.push(conn);
+    if (this.#orphanedSince !== null) {
+      this.#resumedAt = Date.now();
+      this.#cb.onLog(`session resumed after ${this.#resumedAt - this.#orphanedSince} ms without a connection`);
+      this.#orphanedSince = null;
+    }
     this.#rebalance();
     this.#cb.onChange();
   }
@@ -169,9 +184,24 @@ export class Session {
     if (i >= 0) this.#conns.splice(i, 1);
     this.lastConnectionEvent = `connection ${conn.id} closed: ${reason}`;
     if (this.#ended) return;
+    this.#cb.onLog(`${this.lastConnectionEvent} (${this.#conns.length} left)`);
     if (this.#conns.length === 0) {
-      this.end(new Error(`all TCP connections lost (last: ${reason})`));
-      return;
+      // The server keeps a session whose connections are gone for T and lets additional_connect re-attach to it
+      // (notes §9, "Resuming"), so try that first, at once, like the stock client; a full login comes only if
+      // the server says the session is gone (13/14) or T passes.
+      const now = Date.now();
+      if (this.#resumedAt !== null && now - this.#resumedAt < RESUME_PROBATION_MS) {
+        // Seen on the real 5.01 server: after one connection of a session ends uncleanly it closes ALL of them,
+        // and then also every connection that re-attaches. Such a session is dead; only a new login helps.
+        this.end(new Error(`all TCP connections lost again right after resuming (last: ${reason})`));
+        return;
+      }
+      this.#orphanedSince = now;
+      this.#cb.onOrphaned(`all TCP connections lost (last: ${reason})`);
+      if (this.#connecting === 0) {
+        this.#lastAdditionalStart = this.#orphanedSince;
+        void this.#addConnection();
+      }
     }
     this.#cb.onChange();
   }
@@ -181,7 +211,7 @@ export class Session {
     if (!this.welcome.halfConnection || this.#conns.length < this.granted || this.#conns.length < 2) return;
     const first = this.#conns[0]!.direction;
     if (this.#conns.every((c) => c.direction === first)) {
-      this.#conns[this.#conns.length - 1]!.close('rebalancing half-duplex directions');
+      this.#conns[this.#conns.length - 1]!.close('rebalancing half-duplex directions', true);
     }
   }
 
@@ -190,6 +220,10 @@ export class Session {
     const now = Date.now();
     for (const c of this.#conns.slice()) c.tick(now);
     if (this.#ended) return;
+    if (this.#orphanedSince !== null && now - this.#orphanedSince >= this.welcome.timeoutMs) {
+      this.end(new Error(`no TCP connection for ${this.welcome.timeoutMs / 1000} s and the session could not be resumed (${this.lastConnectionEvent})`));
+      return;
+    }
     this.#retireExpired(now);
     if (
       this.#conns.length + this.#connecting < this.granted &&
@@ -204,7 +238,7 @@ export class Session {
   #retireExpired(now: number): void {
     for (const c of this.#conns.slice()) {
       if (!c.lifetimeExpired(now)) continue;
-      if (this.#conns.length > 1) c.close('connection lifetime reached');
+      if (this.#conns.length > 1) c.close('connection lifetime reached', true);
       else if (this.#connecting === 0) {
         this.#lastAdditionalStart = now;
         void this.#addConnection();
@@ -217,7 +251,13 @@ export class Session {
     let transport: Transport | undefined;
     try {
       const o = this.#o;
-      transport = await openTransport({ host: o.host, port: o.port, timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS, detachable: !o.encrypt });
+      transport = await openTransport({
+        host: o.host,
+        port: o.port,
+        timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS,
+        detachable: !o.encrypt,
+        signal: this.#abort.signal,
+      });
       this.#pending.add(transport);
       if (this.#ended) return;
       if (!transport.facts.certDer.equals(this.#certDer)) {
@@ -240,7 +280,7 @@ export class Session {
       // A lone connection whose lifetime ran out waited for this successor.
       if (this.#conns.length > 1) {
         const now = Date.now();
-        for (const c of this.#conns.slice()) if (c.lifetimeExpired(now) && this.#conns.length > 1) c.close('connection lifetime reached');
+        for (const c of this.#conns.slice()) if (c.lifetimeExpired(now) && this.#conns.length > 1) c.close('connection lifetime reached', true);
       }
     } catch (e) {
       if (e instanceof ServerError && isSessionGone(e.code)) {
@@ -248,6 +288,7 @@ export class Session {
       } else if (!this.#ended) {
         this.additionalFailures++;
         this.lastConnectionEvent = `additional connection failed: ${(e as Error).message}`;
+        this.#cb.onLog(this.lastConnectionEvent);
       }
     } finally {
       this.#connecting--;
@@ -262,9 +303,10 @@ export class Session {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#ticker);
+    this.#abort.abort();
     for (const t of this.#pending) t.destroy();
     this.#pending.clear();
-    for (const c of this.#conns.slice()) c.close('session closed');
+    for (const c of this.#conns.slice()) c.close('session closed', true);
     this.#conns = [];
     this.#cb.onEnd(reason);
   }

@@ -18,6 +18,8 @@ export interface TransportTarget {
   port: number;
   timeoutMs: number;
   detachable: boolean;
+  /** Abort the TCP/TLS phase (the owner is shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface TlsFacts {
@@ -124,16 +126,21 @@ export function openTransport(target: TransportTarget): Promise<Transport> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      target.signal?.removeEventListener('abort', onAbort);
       tlsSocket.destroy();
       tcp.destroy();
       reject(err);
     };
     tcp.once('error', fail);
     tlsSocket.once('error', fail);
+    const onAbort = () => fail(new Error('connection attempt aborted'));
+    if (target.signal?.aborted) onAbort();
+    target.signal?.addEventListener('abort', onAbort, { once: true });
     tlsSocket.once('secureConnect', () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      target.signal?.removeEventListener('abort', onAbort);
       tcp.removeListener('error', fail);
       tlsSocket.removeListener('error', fail);
       const cert = tlsSocket.getPeerCertificate();

@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { TunnelDecoder, encodeFrames, encodeKeepAlive } from '../protocol/tunnel.ts';
 
+const GRACEFUL_CLOSE_MS = 2000;
+
 /** Half-duplex direction codes from the server (notes §7.5): 0 both, 1 server->client only, 2 client->server only. */
 export type Direction = 0 | 1 | 2;
 
@@ -127,10 +129,21 @@ export class TunnelConnection {
     return this.#lifetimeMs > 0 && now - this.openedAt >= this.#lifetimeMs;
   }
 
-  close(reason: string): void {
+  /**
+   * `graceful` (our own decision: lifetime, rebalancing, shutdown) ends TLS with close_notify and FIN instead of
+   * just dropping the socket. It matters to the real server: it handles all connections of a session in one
+   * thread, and an unclean end of one TLS connection (seen with OpenSSL 3) makes it drop ALL of them.
+   */
+  close(reason: string, graceful = false): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.destroy();
+    const s = this.#socket;
+    if (graceful && !s.destroyed) {
+      s.end();
+      setTimeout(() => s.destroy(), GRACEFUL_CLOSE_MS).unref();
+    } else {
+      s.destroy();
+    }
     this.#events.onClose(this, reason);
   }
 }

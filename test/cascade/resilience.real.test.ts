@@ -46,36 +46,48 @@ real('idle session survives 3 x T on keep-alives alone', async (t) => {
   await host.ping('192.168.30.1', 5000);
 });
 
-real('ss -K kills TCP connections: pool refills to the granted count while frames keep flowing', async (t) => {
-  const { cascade, host } = cascadeTo(t, server, 'RES', { username: 'dave', password: 'pw-dave' });
+real('ss -K kills a TCP connection: the link recovers to the granted count and frames flow again', async (t) => {
+  // What the real 5.01 server does here (see docs/architecture.md, "Server quirks"): when one TCP connection of a
+  // session ends without a TLS close_notify (a reset, a dead NAT entry, ss -K) it closes ALL connections of that
+  // session, and every connection that re-attaches. The engine first tries to resume (additional_connect), sees
+  // the session is dead, and logs in again at once (the previous login being > 10 s old).
+  t.timeout(90_000);
+  const { cascade, host, log } = cascadeTo(t, server, 'RES', { username: 'dave', password: 'pw-dave' });
   await waitForStatus(cascade, online(8), 20_000);
   await host.dhcp(10_000);
-  const name = cascade.status().negotiated!.sessionName;
+  await sleep(12_000); // keep the next login out of the 10 s login spacing, as on a link that has been up a while
   let pings = 0;
   let failures = 0;
   let stop = false;
+  let lastOk = Date.now();
+  let longestGap = 0;
   const pinger = (async () => {
     while (!stop) {
       try {
-        await host.ping('192.168.30.1', 2000);
+        await host.ping('192.168.30.1', 1000);
         pings++;
+        const now = Date.now();
+        longestGap = Math.max(longestGap, now - lastOk);
+        lastOk = now;
       } catch {
         failures++;
       }
       await sleep(100);
     }
   })();
-  const killed = await killTcpConnections({ dst: server.host, dport: server.port, max: 3 });
-  t.log(`killed ${killed} connections`);
-  t.true(killed >= 1);
+  await sleep(1000);
+  const killed = await killTcpConnections({ dst: server.host, dport: server.port, max: 1 });
+  t.is(killed, 1);
   await waitForStatus(cascade, (s) => s.connections.total < 8, 5000, 'pool to shrink');
-  await waitForStatus(cascade, online(8), 15_000, 'pool to refill');
+  const s = await waitForStatus(cascade, online(8), 20_000, 'pool to refill');
+  await sleep(2000);
   stop = true;
   await pinger;
-  t.is(cascade.status().negotiated!.sessionName, name, 'same session: connections re-added, no re-login');
-  t.log(`pings ok ${pings}, failed ${failures}`);
+  t.log(log.filter((l) => /closed|resum|online|error/.test(l)).slice(-6).join('\n'));
+  t.log(`pings ok ${pings}, failed ${failures}, longest gap between answered pings ${longestGap} ms, session now ${s.negotiated!.sessionName}`);
   t.true(pings >= 10);
-  t.true(failures <= 2);
+  t.true(longestGap < 5000, `outage ${longestGap} ms`);
+  t.is(s.connections.total, 8);
 });
 
 real('server killed and restarted: frames flow again within 12 s after it listens', async (t) => {

@@ -21,6 +21,9 @@ export interface RawSocketPortOptions {
   offloadFeatures?: readonly string[];
   /** Receive frames for all MACs (default true: a bridge must). */
   promisc?: boolean;
+  /** Kernel socket buffer sizes in bytes (defaults 4 MiB receive, 1 MiB send). */
+  rcvbuf?: number;
+  sndbuf?: number;
 }
 
 export interface LinkState {
@@ -120,6 +123,8 @@ export class RawSocketPort extends EventEmitter implements Port {
       disableOffloads: opts.disableOffloads ?? true,
       offloadFeatures: opts.offloadFeatures ?? SUPER_FRAME_FEATURES,
       promisc: opts.promisc ?? true,
+      rcvbuf: opts.rcvbuf ?? 4 << 20,
+      sndbuf: opts.sndbuf ?? 1 << 20,
     });
     // Listen before looking, so a change between the look and the open is not missed.
     port.#unsubscribe = LinkWatch.subscribe(native, (events) => port.#onLinkEvents(events));
@@ -190,10 +195,16 @@ export class RawSocketPort extends EventEmitter implements Port {
   #attach(ifindex: number): void {
     this.#ifindex = ifindex;
     if (this.#opts.disableOffloads) {
-      this.#offloads = disableOffloads(this.#native, this.name, ifindex, this.#opts.offloadFeatures);
+      try {
+        this.#offloads = disableOffloads(this.#native, this.name, ifindex, this.#opts.offloadFeatures);
+      } catch (err) {
+        // Not fatal: super-frames are still segmented in the addon; what cannot be (LRO) is dropped and counted.
+        this.#lastError = portError(`disable offloads on ${this.name}`, err).message;
+      }
     }
     try {
-      const ch = this.#native.openPacketSocket(ifindex, { promisc: this.#opts.promisc });
+      const { promisc, rcvbuf, sndbuf } = this.#opts;
+      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf });
       ch.start(this.#onFrames);
       this.#channel = ch;
     } catch (err) {

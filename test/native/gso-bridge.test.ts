@@ -11,7 +11,8 @@ import { parseL4 } from './frames.ts';
 import { isRoot, NetLab, nsExec } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/gso-bridge.test.ts: needs root (network namespaces, AF_PACKET)');
-const rootTest: typeof test.serial = isRoot ? test.serial.bind(test) : test.skip.bind(test);
+const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
+  isRoot ? test.serial(title, fn) : test.skip(title, fn);
 const AGENT = fileURLToPath(new URL('./stream_agent.py', import.meta.url));
 
 /** Follows one TCP direction by sequence numbers: how many bytes are covered without a hole. */

@@ -2,6 +2,8 @@
 // raw-socket peer on that end: frames both ways (ARP, IPv4, IPv6, 802.1Q and 802.1ad tagged), own
 // transmissions not echoed, promiscuous mode and offloads undone on close, link events and recovery.
 import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
 import type { LinkState } from '../../src/ports/raw-socket-port.ts';
 import { loadNative } from '../../src/ports/native.ts';
@@ -9,7 +11,8 @@ import { arpRequest, eth, ipv6Header, mac, udp4Frame } from './frames.ts';
 import { ip, isRoot, NetLab, promiscuity, sleep, until } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/raw-socket-port.test.ts: needs root (network namespaces, AF_PACKET)');
-const rootTest: typeof test.serial = isRoot ? test.serial.bind(test) : test.skip.bind(test);
+const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
+  isRoot ? test.serial(title, fn) : test.skip(title, fn);
 
 const PEER = mac('02:5e:b0:00:00:01');
 const HOST = mac('02:5e:b0:00:00:02');
@@ -105,6 +108,41 @@ rootTest('oversize frames from the wire are dropped and counted', async (t) => {
   peer.send(eth(HOST, PEER, 0x0800, Buffer.alloc(100, 2)));
   await until(() => got.length >= 1 && port.stats().rxDropOversize >= 1, 3000, 'drop counted');
   t.true(got.every((f) => f.length <= 1600));
+});
+
+rootTest('when the kernel cannot take more, frames wait in a bounded queue, leave in order, and overflow is counted', async (t) => {
+  const lab = new NetLab();
+  t.teardown(() => lab.cleanup());
+  const ns = lab.addNamespace('n');
+  const outer = lab.name('o');
+  const inner = lab.name('i');
+  lab.addVeth(outer, ns, inner);
+  // A slow qdisc holds frames, and a tiny socket send buffer fills after a couple of them: sendmmsg says EAGAIN.
+  ip('link', 'set', outer, 'txqueuelen', '10000');
+  execFileSync('tc', ['qdisc', 'add', 'dev', outer, 'root', 'tbf', 'rate', '20mbit', 'burst', '5kb', 'latency', '2s']);
+  const peer = await lab.peer(ns, inner);
+  const port = RawSocketPort.open(outer, { sndbuf: 4096 });
+  t.teardown(() => port.close());
+  const total = 600;
+  const frames = Array.from({ length: total }, (_, i) => {
+    const payload = Buffer.alloc(986);
+    payload.writeUInt32BE(i, 0);
+    return eth(PEER, HOST, 0x88b5, payload);
+  });
+  port.write(frames.slice(0, 300));
+  port.write(frames.slice(300));
+  const s0 = port.stats();
+  t.true(s0.txQueued > 0, 'frames queued');
+  t.true(s0.txQueued <= 256, 'queue bounded');
+  t.true(s0.txDropQueueFull > 0, 'overflow counted');
+  await until(() => port.stats().txQueued === 0, 5000, 'queue drained');
+  const s = port.stats();
+  t.is(s.txFrames + s.txDropQueueFull + s.txDropError, total, 'every frame accounted for');
+  await until(() => peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).length >= s.txFrames, 5000, 'frames at the peer');
+  const seqs = peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).map((p) => p.frame.readUInt32BE(14));
+  t.is(seqs.length, s.txFrames);
+  t.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'order kept');
+  t.log(`sent ${s.txFrames}, queue overflow ${s.txDropQueueFull}, kernel refused ${s.txDropError}`);
 });
 
 rootTest('link down/up and interface re-creation are reported, and the port recovers by itself', async (t) => {

@@ -1,13 +1,15 @@
 // TapPort: the device is created with the requested MAC/MTU, comes up inside a Linux bridge the test made,
 // frames pass both ways between the TAP and a peer on another bridge member, and close() removes the device.
 import test from 'ava';
+import type { ExecutionContext } from 'ava';
 import { TapPort } from '../../src/ports/tap-port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { arpRequest, mac, udp4Frame } from './frames.ts';
 import { ip, isRoot, NetLab, sleep, until } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/tap-port.test.ts: needs root (TAP devices, bridges)');
-const rootTest: typeof test.serial = isRoot ? test.serial.bind(test) : test.skip.bind(test);
+const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
+  isRoot ? test.serial(title, fn) : test.skip(title, fn);
 
 const PEER = mac('02:5e:b0:00:01:01');
 const TAP_MAC = mac('02:5e:b0:00:01:02');

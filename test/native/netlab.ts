@@ -7,6 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,52 @@ export function linkStats(ifname: string, ns?: string): { rx: { packets: number 
   return JSON.parse(ip(...args))[0].stats64;
 }
 
+/**
+ * Each lab notes its owner's PID here; a later run removes what a killed run (SIGKILL: no exit handler) left,
+ * but only labs whose owner is dead, so parallel test processes never touch each other's.
+ */
+const OWNERS = '/run/sebn-labs';
+let swept = false;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sweepStaleLabs(): void {
+  swept = true;
+  let owners: string[];
+  try {
+    owners = readdirSync(OWNERS);
+  } catch {
+    return;
+  }
+  const stale = owners.filter((id) => /^[0-9a-f]{6}$/.test(id) && !alive(Number(readFileSync(`${OWNERS}/${id}`, 'utf8'))));
+  if (stale.length === 0) return;
+  const mine = (name: string) => stale.some((id) => name.startsWith(`sebn${id}`));
+  const links = (JSON.parse(ip('-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname).filter(mine);
+  const namespaces = ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]).filter(mine);
+  for (const l of links) {
+    try {
+      ip('link', 'del', l);
+    } catch {
+      // went with its peer
+    }
+  }
+  for (const ns of namespaces) {
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      // already gone
+    }
+  }
+  for (const id of stale) rmSync(`${OWNERS}/${id}`, { force: true });
+}
+
 /** Labs not cleaned up yet; removed at process exit too, in case a crash skips the test's teardown. */
 const liveLabs = new Set<NetLab>();
 process.on('exit', () => {
@@ -45,6 +92,17 @@ export class NetLab {
   readonly #links: string[] = [];
   readonly #children: ChildProcessWithoutNullStreams[] = [];
 
+  constructor() {
+    if (isRoot && !swept) sweepStaleLabs();
+  }
+
+  #register(): void {
+    if (liveLabs.has(this)) return;
+    liveLabs.add(this);
+    mkdirSync(OWNERS, { recursive: true });
+    writeFileSync(`${OWNERS}/${this.id}`, String(process.pid));
+  }
+
   /** Interface/namespace name: "sebn" + lab id + suffix; at most 15 bytes. */
   name(suffix: string): string {
     const n = `sebn${this.id}${suffix}`;
@@ -54,7 +112,7 @@ export class NetLab {
 
   addNamespace(suffix: string): string {
     const ns = this.name(suffix);
-    liveLabs.add(this);
+    this.#register();
     ip('netns', 'add', ns);
     this.#namespaces.push(ns);
     nsExec(ns, 'ip', 'link', 'set', 'lo', 'up');
@@ -66,7 +124,7 @@ export class NetLab {
    * IPv6 is off on the outer end so our own host stack stays quiet on the link under test.
    */
   addVeth(outer: string, ns: string, inner: string, innerAddr?: string): void {
-    liveLabs.add(this);
+    this.#register();
     ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
     this.#links.push(outer);
     ip('link', 'set', inner, 'netns', ns);
@@ -77,7 +135,7 @@ export class NetLab {
   }
 
   trackLink(name: string): void {
-    liveLabs.add(this);
+    this.#register();
     this.#links.push(name);
   }
 
@@ -98,7 +156,7 @@ export class NetLab {
   }
 
   cleanup(): void {
-    liveLabs.delete(this);
+    const registered = liveLabs.delete(this);
     for (const c of this.#children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const l of this.#links) {
       try {
@@ -114,6 +172,7 @@ export class NetLab {
         // already gone
       }
     }
+    if (registered) rmSync(`${OWNERS}/${this.id}`, { force: true });
   }
 }
 

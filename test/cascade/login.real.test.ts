@@ -132,3 +132,56 @@ real('wrong password and unknown hub: clear errors, retried every 8-12 s, foreve
   }
   t.is(bad.cascade.status().state === 'online', false);
 });
+
+real('certificate pinning: a wrong pin is refused and reported, the right one connects', async (t) => {
+  const wrong = 'ab'.repeat(32);
+  const bad = cascadeTo(t, server, 'PW', { username: 'alice', password: 'Secret-pw1', pinnedCertSha256: wrong, maxConnections: 1 });
+  const s = await waitForStatus(bad.cascade, (st) => st.lastError !== null, 10_000, 'a pin error');
+  t.regex(s.lastError!.message, /pinned fingerprint/);
+  t.is(s.state, 'waiting');
+  t.truthy(s.serverCertSha256, 'the fingerprint the server presented is visible, so the pin can be corrected');
+  const good = cascadeTo(t, server, 'PW', { username: 'alice', password: 'Secret-pw1', pinnedCertSha256: s.serverCertSha256!, maxConnections: 1 });
+  await waitForStatus(good.cascade, online(1), 10_000);
+  t.is(bad.cascade.status().state === 'online', false);
+});
+
+realSerial('connection lifetime: connections are replaced one by one, the session and the frames go on', async (t) => {
+  const { cascade, host } = cascadeTo(t, server, 'MODES', {
+    username: 'bob',
+    password: 'pw-bob',
+    maxConnections: 2,
+    connectionLifetimeMs: 3000,
+  });
+  const s0 = await waitForStatus(cascade, online(2), 15_000);
+  await host.dhcp(10_000);
+  const firstIds = cascade.connections().map((c) => c.id);
+  const until = Date.now() + 8000;
+  let pings = 0;
+  while (Date.now() < until) {
+    await host.ping('192.168.30.1', 2000);
+    pings++;
+  }
+  const s1 = cascade.status();
+  t.is(s1.negotiated!.sessionName, s0.negotiated!.sessionName, 'same session');
+  t.is(s1.sessions, 1);
+  t.false(cascade.connections().some((c) => firstIds.includes(c.id)), 'all original connections were replaced');
+  t.true(pings > 10);
+});
+
+realSerial('bounded send queue: a burst beyond 1024 frames in one turn is dropped and counted, not buffered', async (t) => {
+  const { cascade, host } = cascadeTo(t, server, 'MODES', { username: 'bob', password: 'pw-bob', maxConnections: 2 });
+  await waitForStatus(cascade, online(2), 15_000);
+  await host.dhcp(10_000);
+  const frame = Buffer.alloc(600);
+  frame.fill(0xff, 0, 6); // broadcast, so the hub floods it (harmless)
+  host.mac.copy(frame, 6);
+  frame.writeUInt16BE(0x88b5, 12); // local experimental EtherType
+  const burst = Array.from({ length: 5000 }, () => frame);
+  cascade.write(burst);
+  const c = cascade.status().traffic;
+  t.is(c.drops.queueFull, 5000 - 1024);
+  const oversize = Buffer.alloc(1601);
+  cascade.write([oversize]);
+  t.is(cascade.status().traffic.drops.oversize, 1);
+  await host.ping('192.168.30.1', 5000);
+});

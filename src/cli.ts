@@ -14,6 +14,7 @@ const USAGE = `usage:
   local side (what joins the server's hub):
     --bridge IFACE            bridge this Ethernet interface (raw socket, promiscuous)
     --tap NAME                also create TAP device NAME (the appliance's own address on the LAN)
+    --tap-bridge BR           join the TAP device to existing Linux bridge BR
   options:
     --connections N           TCP connections, 1..32 (default 8)
     --half-duplex             each TCP connection carries one direction
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
         key: { type: 'string' },
         bridge: { type: 'string' },
         tap: { type: 'string' },
+        'tap-bridge': { type: 'string' },
         connections: { type: 'string' },
         'half-duplex': { type: 'boolean' },
         compress: { type: 'boolean' },
@@ -95,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       input.certDer = Buffer.from(new X509Certificate(readFileSync(values.cert)).raw);
       input.keyPem = readFileSync(values.key, 'utf8');
     }
+    if (values['tap-bridge'] && !values.tap) throw new ConfigError('--tap-bridge', 'needs --tap NAME');
     const options = parseCascadeOptions(input);
     const statusInterval = values['status-interval'] === undefined ? 0 : Number(values['status-interval']);
     if (!Number.isFinite(statusInterval) || statusInterval < 0) throw new ConfigError('--status-interval', 'must be a number of seconds');
@@ -102,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       options,
       ...(values.bridge ? { bridge: values.bridge } : {}),
       ...(values.tap ? { tap: values.tap } : {}),
+      ...(values['tap-bridge'] ? { tapBridge: values['tap-bridge'] } : {}),
       statusIntervalMs: statusInterval * 1000,
     });
   } catch (e) {

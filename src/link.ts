@@ -1,15 +1,21 @@
 import { Cascade } from './session/cascade.ts';
 import type { CascadeOptions } from './session/options.ts';
 import type { CascadeStatus } from './session/status.ts';
+import { Hub } from './hub/index.ts';
+import { RawSocketPort } from './ports/raw-socket-port.ts';
+import { TapPort } from './ports/tap-port.ts';
 
 /**
- * The headless `sebridge link` job: one cascade (+ later: one local bridge through the hub) in the foreground,
+ * The headless `sebridge link` job: one cascade and the local side (a bridged NIC and/or a TAP device) joined by
+ * the hub, in the foreground,
  * state changes printed one line each, clean exit on SIGTERM/SIGINT.
  */
 export interface LinkJob {
   options: CascadeOptions;
   bridge?: string;
   tap?: string;
+  /** Linux bridge the TAP device joins. */
+  tapBridge?: string;
   statusIntervalMs: number;
 }
 
@@ -28,11 +34,30 @@ export function describeStatus(s: CascadeStatus): string {
 }
 
 export async function runLink(job: LinkJob): Promise<number> {
-  if (job.bridge || job.tap) {
-    throw new Error('--bridge/--tap: the local bridge is not built yet (issue 3); run without them to hold the cascade only');
-  }
-  const cascade = new Cascade(job.options);
   const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
+  const hub = new Hub();
+  const local: Array<{ close(): void }> = [];
+  try {
+    if (job.bridge) {
+      const raw = RawSocketPort.open(job.bridge);
+      local.push(raw);
+      raw.on('link', (st) => line(`${job.bridge}: ${!st.present ? 'interface gone (waiting for it to come back)' : st.up ? 'link up' : 'link down'}`));
+      hub.attach(raw);
+      line(`${job.bridge}: bridged (raw socket, promiscuous, offloads off)`);
+    }
+    if (job.tap) {
+      const tap = TapPort.create({ name: job.tap, ...(job.tapBridge ? { bridge: job.tapBridge } : {}) });
+      local.push(tap);
+      hub.attach(tap);
+      line(`${tap.name}: TAP device up${job.tapBridge ? ` in Linux bridge ${job.tapBridge}` : ''}`);
+    }
+  } catch (e) {
+    for (const p of local) p.close();
+    throw e;
+  }
+  if (local.length === 0) line('no --bridge or --tap: holding the cascade only (frames from the server are counted and dropped)');
+  const cascade = new Cascade(job.options);
+  hub.attach(cascade);
   cascade.on('log', (l: string) => line(l));
   cascade.on('state', (s: CascadeStatus) => line(describeStatus(s)));
   cascade.on('connections', () => line(describeStatus(cascade.status())));
@@ -48,6 +73,8 @@ export async function runLink(job: LinkJob): Promise<number> {
   });
   if (timer) clearInterval(timer);
   await cascade.stop();
+  hub.close();
+  for (const p of local) p.close(); // restores promiscuous mode and offloads; deletes the TAP device
   line('stopped');
   return 0;
 }

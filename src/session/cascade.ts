@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import type { FrameReceiver, Port } from '../ports/port.ts';
-import { openTransport } from './transport.ts';
+import { openTransport, tunnelStream } from './transport.ts';
 import type { Transport } from './transport.ts';
 import { getHello, login, HANDSHAKE_STEP_TIMEOUT_MS } from './handshake.ts';
 import { Session } from './session.ts';
@@ -266,13 +265,7 @@ export class Cascade extends EventEmitter implements Port {
         throw new Error(`server answered use_encrypt=${welcome.useEncrypt ? 1 : 0} to a request for ${o.encrypt ? 1 : 0}`);
       }
       if (this.#stopped) throw new Error('stopped');
-      const initial = [rest];
-      let socket: Duplex = transport.tls;
-      if (!o.encrypt) {
-        const raw = transport.detach();
-        socket = raw.socket;
-        initial.push(raw.leftover);
-      }
+      const { socket, initial } = tunnelStream(transport, rest, o.encrypt);
       this.#connectingTransport = null;
       const granted = grantedConnections(welcome, o.maxConnections);
       let resolveEnd!: (e: Error) => void;

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { openTransport } from './transport.ts';
+import { openTransport, tunnelStream } from './transport.ts';
 import type { Transport } from './transport.ts';
 import { getHello, additionalConnect, HANDSHAKE_STEP_TIMEOUT_MS } from './handshake.ts';
 import { TunnelConnection } from './tunnel-connection.ts';
@@ -267,13 +267,7 @@ export class Session {
       await getHello(transport.tls, this.#hostHeader);
       const { direction, rest } = await additionalConnect(transport.tls, this.#hostHeader, this.welcome.sessionKey, o.identity);
       if (this.#ended) return;
-      const initial = [rest];
-      let socket: Duplex = transport.tls;
-      if (!o.encrypt) {
-        const raw = transport.detach();
-        socket = raw.socket;
-        initial.push(raw.leftover);
-      }
+      const { socket, initial } = tunnelStream(transport, rest, o.encrypt);
       this.#pending.delete(transport);
       transport = undefined;
       this.#add(socket, this.welcome.halfConnection ? direction : 0, initial);

@@ -38,6 +38,16 @@ export interface Transport {
   destroy(): void;
 }
 
+/**
+ * After the last handshake answer: the stream the tunnel runs on (TLS, or the bare socket when use_encrypt=0) and
+ * the tunnel bytes that were already read (decrypted leftovers first, then raw bytes the TLS layer never saw).
+ */
+export function tunnelStream(t: Transport, rest: Buffer, encrypted: boolean): { socket: Duplex; initial: Buffer[] } {
+  if (encrypted) return { socket: t.tls, initial: [rest] };
+  const raw = t.detach();
+  return { socket: raw.socket, initial: [rest, raw.leftover] };
+}
+
 export function certFingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }

@@ -282,7 +282,14 @@ export class Cascade extends EventEmitter implements Port {
           onFrames: (frames) => {
             c.framesIn += frames.length;
             for (const f of frames) c.bytesIn += f.length;
-            this.#receiver?.(frames);
+            try {
+              this.#receiver?.(frames);
+            } catch (e) {
+              // A fault on the local side must not look like a protocol error of this TCP connection (closing it
+              // uncleanly would make the server drop the whole session): count it, say it, go on.
+              c.drops.localError += frames.length;
+              this.#log(`local side failed to take ${frames.length} frame(s): ${(e as Error).message}`);
+            }
           },
           onDrop: (reason, n) => {
             if (reason === 'no-connection') c.drops.offline += n;

@@ -19,6 +19,7 @@ export interface CascadeCounters {
     oversize: number; // > 1600 bytes, either direction
     backlog: number; // the chosen TCP connection was too far behind
     inflate: number; // compressed block that did not inflate
+    localError: number; // the local side (hub/port) threw while taking frames from the server
   };
 }
 
@@ -54,6 +55,6 @@ export function emptyCounters(): CascadeCounters {
     framesOut: 0,
     bytesIn: 0,
     bytesOut: 0,
-    drops: { offline: 0, queueFull: 0, oversize: 0, backlog: 0, inflate: 0 },
+    drops: { offline: 0, queueFull: 0, oversize: 0, backlog: 0, inflate: 0, localError: 0 },
   };
 }

@@ -7,7 +7,9 @@
  * nsA's end keeps every offload ON (super-frames and partial checksums reach sebridge: that is what is tested);
  * nsB's end has them off because the C server's local bridge cannot cope with them.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { ExecutionContext } from 'ava';
 import { serverCapability, startServer } from '../harness/softether-server.ts';
 import type { SoftEtherServer } from '../harness/softether-server.ts';
 import { attachServerLan, serverLanCapability } from '../harness/server-lan.ts';
@@ -54,6 +56,15 @@ export function e2eMissing(): string | undefined {
   if (!s.ok) return s.reason;
   const l = serverLanCapability();
   if (!l.ok) return l.reason;
+  const tools: Array<[string[], string]> = [
+    [['iperf3', '--version'], 'iperf3 (Debian package iperf3)'],
+    [['dnsmasq', '--version'], 'dnsmasq (Debian package dnsmasq-base)'],
+    [['python3', '-c', 'import socket; socket.AF_PACKET'], 'python3 with AF_PACKET (the raw-socket peer of the VLAN test)'],
+  ];
+  for (const [argv, what] of tools) {
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000 });
+    if (r.error || r.status !== 0) return `needs ${what}`;
+  }
   return undefined;
 }
 
@@ -147,4 +158,15 @@ export async function ping(ns: string, target: string, args: string[] = [], coun
   const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
   const rtt = /= [\d.]+\/([\d.]+)\//.exec(output);
   return { transmitted: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), avgMs: Number(rtt?.[1] ?? NaN), output };
+}
+
+/**
+ * Asserts that `count` echo replies came back before the deadline. One lost request is tolerated (ping then
+ * sends another): the first frame towards a just-(re)appeared interface may race its carrier; more is a failure.
+ */
+export async function expectPing(t: ExecutionContext, ns: string, target: string, what: string, args: string[] = [], count = 3): Promise<number> {
+  const r = await ping(ns, target, args, count);
+  t.true(r.received >= count, `${what}: ${r.output}`);
+  t.true(r.transmitted - r.received <= 1, `${what}: more than one lost: ${r.output}`);
+  return r.avgMs;
 }

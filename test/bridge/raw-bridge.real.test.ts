@@ -8,9 +8,9 @@
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { buildE2e, e2eMissing, HOST_DEV, ping } from './e2e-topology.ts';
-import { isMangledProbe, isProbe, startPeer, taggedUdp, tci } from './vlan-probe.ts';
+import { buildE2e, e2eMissing, expectPing, HOST_DEV } from './e2e-topology.ts';
 import type { E2e } from './e2e-topology.ts';
+import { isMangledProbe, isProbe, startPeer, taggedUdp, tci } from './vlan-probe.ts';
 import { NODE, SebridgeProcess } from './sebridge-process.ts';
 import { startDnsmasq } from './dnsmasq.ts';
 import { iperfClient, startIperfServer } from './iperf.ts';
@@ -53,13 +53,6 @@ function showOutput(t: ExecutionContext): void {
   });
 }
 
-async function pingOk(t: ExecutionContext, ns: string, target: string, what: string, args: string[] = []): Promise<number> {
-  const r = await ping(ns, target, args);
-  t.is(r.received, r.transmitted, `${what}: ${r.output}`);
-  t.true(r.received >= 3, `${what}: ${r.output}`);
-  return r.avgMs;
-}
-
 serial('ARP, ping both ways, IPv6 neighbour discovery + ping6, DHCP lease from dnsmasq in nsB to nsA', async (t) => {
   showOutput(t);
   const { nsA, nsB, a, b, serverLan } = e2e;
@@ -71,13 +64,13 @@ serial('ARP, ping both ways, IPv6 neighbour discovery + ping6, DHCP lease from d
 
   await flushNeighbours(nsA, HOST_DEV);
   await flushNeighbours(nsB, HOST_DEV);
-  const rttAB = await pingOk(t, nsA, b.v4, 'ping nsA -> nsB');
-  const rttBA = await pingOk(t, nsB, a.v4, 'ping nsB -> nsA');
+  const rttAB = await expectPing(t, nsA, b.v4, 'ping nsA -> nsB');
+  const rttBA = await expectPing(t, nsB, a.v4, 'ping nsB -> nsA');
   t.is(await neighbourMac(nsA, HOST_DEV, b.v4), serverLan.hostMac, 'nsA resolved nsB by ARP through the tunnel');
   t.is(await neighbourMac(nsB, HOST_DEV, a.v4), aMac, 'nsB learned nsA from its ARP request');
 
-  const rtt6AB = await pingOk(t, nsA, b.v6, 'ping6 nsA -> nsB');
-  const rtt6BA = await pingOk(t, nsB, a.v6, 'ping6 nsB -> nsA');
+  const rtt6AB = await expectPing(t, nsA, b.v6, 'ping6 nsA -> nsB');
+  const rtt6BA = await expectPing(t, nsB, a.v6, 'ping6 nsB -> nsA');
   t.is(await neighbourMac(nsA, HOST_DEV, b.v6), serverLan.hostMac, 'nsA found nsB by neighbour discovery');
   t.is(await neighbourMac(nsB, HOST_DEV, a.v6), aMac, 'nsB found nsA by neighbour discovery');
   t.log(`ping rtt avg: A->B ${rttAB} ms, B->A ${rttBA} ms; ping6 A->B ${rtt6AB} ms, B->A ${rtt6BA} ms`);
@@ -122,8 +115,8 @@ serial('VLAN-tagged frames keep their tag; 1500-byte DF ping; iperf3 both ways w
   }
 
   // 1472 + 8 (ICMP) + 20 (IPv4) = 1500: a full-MTU packet that may not be fragmented anywhere on the way.
-  await pingOk(t, nsA, b.v4, 'ping -M do -s 1472 nsA -> nsB', ['-M', 'do', '-s', '1472']);
-  await pingOk(t, nsB, a.v4, 'ping -M do -s 1472 nsB -> nsA', ['-M', 'do', '-s', '1472']);
+  await expectPing(t, nsA, b.v4, 'ping -M do -s 1472 nsA -> nsB', ['-M', 'do', '-s', '1472']);
+  await expectPing(t, nsB, a.v4, 'ping -M do -s 1472 nsB -> nsA', ['-M', 'do', '-s', '1472']);
 
   const aFeatures = await offloadFeatures(HOST_DEV, nsA);
   for (const f of ['tcp-segmentation-offload', 'generic-segmentation-offload', 'tx-checksumming', 'scatter-gather']) {
@@ -152,7 +145,7 @@ serial('bridged interface down/up and deleted/re-created: reported on stdout, fr
   await sebridge.waitForLine(new RegExp(`${esc}: link down`), 5000, from);
   await sh(['ip', 'link', 'set', rootDev, 'up']);
   await sebridge.waitForLine(new RegExp(`${esc}: link up`), 5000, from);
-  await pingOk(t, nsA, b.v4, 'ping nsA -> nsB after down/up');
+  await expectPing(t, nsA, b.v4, 'ping nsA -> nsB after down/up');
 
   from = sebridge.lines.length;
   const oldIndex = (await linkView(rootDev)).ifindex;
@@ -164,8 +157,8 @@ serial('bridged interface down/up and deleted/re-created: reported on stdout, fr
   t.not(now.ifindex, oldIndex, 'a new interface under the same name');
   t.true(now.promiscuity >= 1, 'sebridge re-opened its socket on the new interface');
   aMac = (await linkView(HOST_DEV, nsA)).mac;
-  await pingOk(t, nsA, b.v4, 'ping nsA -> nsB after re-creation');
-  await pingOk(t, nsB, a.v4, 'ping nsB -> nsA after re-creation');
+  await expectPing(t, nsA, b.v4, 'ping nsA -> nsB after re-creation');
+  await expectPing(t, nsB, a.v4, 'ping nsB -> nsA after re-creation');
   t.is(sebridge.pid, pid);
   t.true(sebridge.running, 'the same sebridge process carried on');
 });

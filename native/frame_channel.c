@@ -330,8 +330,17 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   seb_channel *ch = h->data;
   if (!ch || ch->closed) return;
   if (status < 0) {
+    /* A packet socket reports ENETDOWN when its interface goes down, or when it was bound while the interface
+     * was down (a re-created interface). libuv then stops watching the fd: take the pending error off the
+     * socket and watch it again, or nothing would ever be read from this interface again. */
+    int err = 0;
+    socklen_t len = sizeof err;
     ch->st.rx_errors++;
-    ch->st.last_rx_errno = -status;
+    if (getsockopt(ch->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) ch->st.last_rx_errno = err;
+    else ch->st.last_rx_errno = -status;
+    int want = ch->poll_events ? ch->poll_events : UV_READABLE;
+    ch->poll_events = 0;
+    set_poll(ch, want);
     return;
   }
   if (events & UV_WRITABLE) flush_queue(ch);

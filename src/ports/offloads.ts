@@ -20,6 +20,7 @@ export const SUPER_FRAME_FEATURES: readonly string[] = [
   'tx-tcp-segmentation',
   'tx-tcp6-segmentation',
   'tx-tcp-ecn-segmentation',
+  'tx-tcp-accecn-segmentation', // newer kernels; absent names are skipped
   'tx-tcp-mangleid-segmentation',
   'tx-udp-segmentation',
   'tx-checksum-ip-generic',

@@ -46,6 +46,17 @@ export async function neighbourMac(ns: string, dev: string, addr: string): Promi
   return entries.find((e) => e.dst === addr && e.lladdr && !e.state?.includes('FAILED') && !e.state?.includes('INCOMPLETE'))?.lladdr;
 }
 
+/** The neighbour entry for addr, polled for up to `ms` (under load the entry may still be settling after a ping). */
+export async function waitNeighbourMac(ns: string, dev: string, addr: string, want: string, ms = 3000): Promise<string | undefined> {
+  const until = Date.now() + ms;
+  let mac = await neighbourMac(ns, dev, addr);
+  while (mac !== want && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    mac = await neighbourMac(ns, dev, addr);
+  }
+  return mac;
+}
+
 export async function flushNeighbours(ns: string, dev: string): Promise<void> {
   await sh(['ip', '-n', ns, 'neigh', 'flush', 'dev', dev]);
   await sh(['ip', '-n', ns, '-6', 'neigh', 'flush', 'dev', dev]);

@@ -14,7 +14,7 @@ import { isMangledProbe, isProbe, startPeer, taggedUdp, tci } from './vlan-probe
 import { NODE, SebridgeProcess } from './sebridge-process.ts';
 import { startDnsmasq } from './dnsmasq.ts';
 import { iperfClient, startIperfServer } from './iperf.ts';
-import { flushNeighbours, linkView, neighbourMac, offloadFeatures } from './netinfo.ts';
+import { flushNeighbours, linkView, offloadFeatures, waitNeighbourMac } from './netinfo.ts';
 import { sh } from './lab.ts';
 import { runCommand } from '../harness/run-command.ts';
 
@@ -66,13 +66,13 @@ serial('ARP, ping both ways, IPv6 neighbour discovery + ping6, DHCP lease from d
   await flushNeighbours(nsB, HOST_DEV);
   const rttAB = await expectPing(t, nsA, b.v4, 'ping nsA -> nsB');
   const rttBA = await expectPing(t, nsB, a.v4, 'ping nsB -> nsA');
-  t.is(await neighbourMac(nsA, HOST_DEV, b.v4), serverLan.hostMac, 'nsA resolved nsB by ARP through the tunnel');
-  t.is(await neighbourMac(nsB, HOST_DEV, a.v4), aMac, 'nsB learned nsA from its ARP request');
+  t.is(await waitNeighbourMac(nsA, HOST_DEV, b.v4, serverLan.hostMac), serverLan.hostMac, 'nsA resolved nsB by ARP through the tunnel');
+  t.is(await waitNeighbourMac(nsB, HOST_DEV, a.v4, aMac), aMac, 'nsB learned nsA from its ARP request');
 
   const rtt6AB = await expectPing(t, nsA, b.v6, 'ping6 nsA -> nsB');
   const rtt6BA = await expectPing(t, nsB, a.v6, 'ping6 nsB -> nsA');
-  t.is(await neighbourMac(nsA, HOST_DEV, b.v6), serverLan.hostMac, 'nsA found nsB by neighbour discovery');
-  t.is(await neighbourMac(nsB, HOST_DEV, a.v6), aMac, 'nsB found nsA by neighbour discovery');
+  t.is(await waitNeighbourMac(nsA, HOST_DEV, b.v6, serverLan.hostMac), serverLan.hostMac, 'nsA found nsB by neighbour discovery');
+  t.is(await waitNeighbourMac(nsB, HOST_DEV, a.v6, aMac), aMac, 'nsB found nsA by neighbour discovery');
   t.log(`ping rtt avg: A->B ${rttAB} ms, B->A ${rttBA} ms; ping6 A->B ${rtt6AB} ms, B->A ${rtt6BA} ms`);
 
   const range = { first: `${e2e.plan.lan}.100`, last: `${e2e.plan.lan}.150` };

@@ -1,0 +1,171 @@
+import { join } from 'node:path';
+import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
+import { BenchError, type LongChild } from './child.ts';
+import { runIperf, type IperfResult } from './iperf.ts';
+import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
+import { pingLatency, waitReachable, type PingResult } from './ping.ts';
+import { CpuWindow, processMemory } from './proc-stats.ts';
+import { isSebridge, startSebridge } from './sebridge-process.ts';
+import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from './softether-bridge.ts';
+import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts';
+import type { BenchNames } from './names.ts';
+
+export interface Settings {
+  seconds: number;
+  omit: number;
+  pings: number;
+  pingIntervalMs: number;
+  /** sebridge runs write a V8 CPU profile here (one subdirectory per run) */
+  cpuProfileDir?: string;
+  /** extra node options for the sebridge process (what-if runs: GC sizing and the like) */
+  sebridgeNodeFlags: string[];
+}
+
+export interface DirectionResult {
+  mbps: number;
+  retransmits: number | undefined;
+  /** CPU % of one core over the iperf3 run (100 = one full core) */
+  bridgeCpuPct: number | undefined;
+  serverCpuPct: number | undefined;
+  /** all cores of the machine, % busy over the run: everything else running shows up here */
+  machineBusyPct: number;
+}
+
+export interface ScenarioOk {
+  ok: true;
+  bridge: BridgeKind;
+  mode: string;
+  run: number;
+  /** TCP connections the server counted in the bridge's session */
+  connections: number;
+  /** from starting the bridge to all connections up */
+  connectSeconds: number;
+  ping: PingResult;
+  forward: DirectionResult;
+  reverse: DirectionResult;
+  /** VmRSS of the bridge once its connections were up, before any traffic */
+  idleRssMiB: number;
+  /** VmHWM of the bridge process at the end of the scenario (it was started for this scenario) */
+  peakRssMiB: number;
+  /** at the end: the file-backed part of RSS (executable pages) vs the anonymous part (heaps) */
+  endRssFileMiB: number;
+  endRssAnonMiB: number;
+  cpuProfileDir?: string;
+}
+
+export interface ScenarioFailed {
+  ok: false;
+  bridge: BridgeKind;
+  mode: string;
+  run: number;
+  error: string;
+}
+
+export type ScenarioResult = ScenarioOk | ScenarioFailed;
+
+export interface Context {
+  server: SoftEtherServer;
+  names: BenchNames;
+  addr: Addresses;
+  target: CascadeTarget;
+  settings: Settings;
+  log: (line: string) => void;
+}
+
+const MIB = 1024 * 1024;
+
+/** Polls the server until the bridge's session has `want` TCP connections; returns the count seen. */
+async function waitSession(ctx: Context, bridge: LongChild, want: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  for (;;) {
+    if (!bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} before its session was up`, bridge.tail());
+    const sessions = (await ctx.server.listSessions(ctx.target.hub)).filter((s) => s.user.toLowerCase() === ctx.target.user.toLowerCase());
+    for (const s of sessions) {
+      const d = await ctx.server.getSession(ctx.target.hub, s.name).catch(() => undefined);
+      if (d) seen = Math.max(seen, d.tcpConnections);
+    }
+    if (seen >= want) return seen;
+    if (Date.now() > deadline) throw new BenchError(`session has ${seen}/${want} TCP connections after ${timeoutMs} ms`, bridge.tail());
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * The previous bridge's session must be gone before the next bridge is measured. The server keeps a session whose
+ * TCP connections all closed for its timeout T (20 s) waiting for them to come back, and floods broadcasts to it
+ * meanwhile; waiting keeps the runs independent.
+ */
+async function waitNoSession(ctx: Context, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = (await ctx.server.listSessions(ctx.target.hub)).filter((s) => s.user.toLowerCase() === ctx.target.user.toLowerCase());
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new BenchError(`server still holds session(s) ${left.map((s) => s.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function direction(ctx: Context, bridgePid: number, reverse: boolean): Promise<DirectionResult> {
+  const { names, addr, settings } = ctx;
+  const win = new CpuWindow({ bridge: bridgePid, server: ctx.server.pid });
+  const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
+  const cpu = win.end();
+  return {
+    mbps: r.bitsPerSecond / 1e6,
+    retransmits: r.retransmits,
+    bridgeCpuPct: cpu.perProcess['bridge'],
+    serverCpuPct: cpu.perProcess['server'],
+    machineBusyPct: cpu.machineBusyPct,
+  };
+}
+
+/** One bridge in one mode on a fresh bridge side: start, wait for the session, measure, stop, tear down. */
+export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, run: number): Promise<ScenarioResult> {
+  const { names, addr, target, settings, server } = ctx;
+  const tag = `${kind}/${mode.id}#${run}`;
+  let bridge: LongChild | undefined;
+  let stock: SoftEtherBridge | undefined;
+  const profileDir = kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
+  try {
+    await buildBridgeSide(names, server.netns, addr);
+    const started = Date.now();
+    const bridgeTarget = { ...target, host: addr.uplink.server };
+    if (kind === 'sebridge') {
+      bridge = startSebridge({ netns: names.nsBridge, lan: names.bridgeLan, target: bridgeTarget, mode, nodeFlags: settings.sebridgeNodeFlags, ...(profileDir ? { cpuProfileDir: profileDir } : {}) });
+    } else {
+      stock = await startSoftEtherBridge({ netns: names.nsBridge, lan: names.bridgeLan, dir: join(names.dir, `vpnbridge-${mode.id}-${run}`), target: bridgeTarget, mode });
+      bridge = stock.process;
+    }
+    const connections = await waitSession(ctx, bridge, mode.connections, 60_000);
+    const connectSeconds = (Date.now() - started) / 1000;
+    if (kind === 'sebridge' && !isSebridge(bridge.pid)) throw new BenchError(`PID ${bridge.pid} is not the sebridge node process`);
+    const idleRssMiB = (processMemory(bridge.pid)?.rss ?? Number.NaN) / MIB;
+    ctx.log(`${tag}: ${connections} connection(s) after ${connectSeconds.toFixed(1)} s, RSS ${idleRssMiB.toFixed(1)} MiB`);
+    await waitReachable(names.nsA, addr.hosts.server, 30_000);
+    const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
+    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})`);
+    const forward = await direction(ctx, bridge.pid, false);
+    ctx.log(`${tag}: A->B ${forward.mbps.toFixed(0)} Mbit/s, bridge CPU ${forward.bridgeCpuPct?.toFixed(0)} %`);
+    const reverse = await direction(ctx, bridge.pid, true);
+    ctx.log(`${tag}: B->A ${reverse.mbps.toFixed(0)} Mbit/s, bridge CPU ${reverse.bridgeCpuPct?.toFixed(0)} %`);
+    const mem = processMemory(bridge.pid);
+    if (!mem || !bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} during the measurement`, bridge.tail());
+    return {
+      ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, forward, reverse, idleRssMiB,
+      peakRssMiB: mem.peakRss / MIB,
+      endRssFileMiB: mem.rssFile / MIB,
+      endRssAnonMiB: mem.rssAnon / MIB,
+      ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+    };
+  } catch (e) {
+    ctx.log(`${tag}: FAILED ${(e as Error).message}`);
+    return { ok: false, bridge: kind, mode: mode.id, run, error: (e as Error).message };
+  } finally {
+    if (stock) await stopSoftEtherBridge(stock).catch((e) => ctx.log(`${tag}: stopping vpnbridge: ${(e as Error).message}`));
+    else if (bridge) await bridge.stop(15_000).catch((e) => ctx.log(`${tag}: stopping sebridge: ${(e as Error).message}`));
+    const problems = removeBridgeSide(names, server.netns);
+    for (const p of problems) ctx.log(`${tag}: teardown: ${p}`);
+    await waitNoSession(ctx, 35_000).catch((e) => ctx.log(`${tag}: ${(e as Error).message}`));
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A server that breaks the protocol where no real one does: bytes that are not TLS right behind a TLS handshake
+ * answer, in the same TCP write. Whatever the server sends, the cascade must turn it into a connection error and
+ * carry on, never crash the process. The cascade runs in a child process so that a crash shows as a failed test
+ * instead of killing the test worker.
+ */
+import test from 'ava';
+import { encodeKeepAlive } from '../../src/protocol/tunnel.ts';
+import type { FakeServerScript } from './fake-server.ts';
+import { fakeServer, runCascadeInChild, childOptions } from './fake-server.ts';
+
+const garbage = () => encodeKeepAlive(8); // plain tunnel bytes: a TLS reader sees record type 0xff
+
+interface Case {
+  what: string;
+  options: Record<string, unknown>;
+  script: FakeServerScript;
+  /** The child's phase to wait for before stopping. */
+  phase: 'recovered' | 'settled';
+}
+
+// Today these crash the process. BUG (reported): openTransport removes its 'error' listeners from the TLS socket
+// after secureConnect (src/session/transport.ts, secureConnect handler: `tlsSocket.removeListener('error', fail)`),
+// and exchange() removes its own as soon as the answer is parsed (src/session/handshake.ts, done()). When the
+// answer is then refused (an error Pack, use_encrypt mismatch) the caller destroys the transport, but OpenSSL has
+// already failed on the bytes behind the answer and its 'error' event is emitted with no listener: uncaught
+// exception. Fix: in openTransport's secureConnect handler keep a permanent no-op listener
+// (`tlsSocket.on('error', () => {})`: the socket is destroyed by the error and its 'close' reaches the current
+// owner: exchange()'s onClose or TunnelConnection), and let exchange() reject at once if `stream.destroyed`.
+const crashing: Case[] = [
+  {
+    what: 'a use_encrypt=0 welcome to a request for 1, raw tunnel bytes right behind it',
+    options: {},
+    script: { login: (r) => (r.n === 1 ? { welcome: { useEncrypt: false }, tunnelBytes: garbage() } : undefined) },
+    phase: 'recovered',
+  },
+  {
+    what: 'a login error (9) with unencrypted bytes right behind it',
+    options: {},
+    script: { login: (r) => (r.n === 1 ? { error: 9, bareBytes: garbage() } : undefined) },
+    phase: 'recovered',
+  },
+  {
+    what: 'an additional_connect error (15) with unencrypted bytes right behind it',
+    options: { maxConnections: 2 },
+    script: { additional: (r) => (r.n === 1 ? { error: 15, bareBytes: garbage() } : undefined) },
+    phase: 'settled',
+  },
+];
+
+// These do not crash today (the tunnel connection owns the socket, with its listener, by the time the TLS error is
+// emitted); they guard the fix above against regressions.
+const surviving: Case[] = [
+  {
+    what: 'an encrypted welcome with unencrypted bytes right behind it',
+    options: {},
+    script: { login: (r) => (r.n === 1 ? { bareBytes: garbage() } : undefined) },
+    phase: 'recovered',
+  },
+  {
+    what: 'an encrypted additional_connect reply with unencrypted bytes right behind it',
+    options: { maxConnections: 2 },
+    script: { additional: (r) => (r.n === 1 ? { bareBytes: garbage() } : undefined) },
+    phase: 'settled',
+  },
+];
+
+for (const [cases, mark] of [[crashing, test.failing], [surviving, test]] as const) {
+  for (const c of cases) {
+    mark(`${c.what}: a connection error, not a crash`, async (t) => {
+      const server = await fakeServer(t, c.script);
+      const { report, stderr } = await runCascadeInChild(t, c.phase, childOptions(server, c.options));
+      t.is(report.before.state, 'online');
+      const first = server.logins[0]!.conn;
+      const victim = c.options.maxConnections === 2 ? server.additionals[0]!.conn : first;
+      t.truthy(victim.replyWrite && victim.replyWrite.tunnelBytes > 0, 'the bad bytes left in the same write as the answer');
+      t.true(victim.closed, 'the client closed the connection that got them');
+      t.regex(stderr, /bad record type|use_encrypt=0|error 9|error 15/, 'the reason is logged');
+    });
+  }
+}

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { FrameReceiver, Port } from '../ports/port.ts';
 import { openTransport, tunnelStream } from './transport.ts';
 import type { Transport } from './transport.ts';
-import { getHello, login, HANDSHAKE_STEP_TIMEOUT_MS } from './handshake.ts';
+import { getHello, login } from './handshake.ts';
 import { Session } from './session.ts';
 import type { CascadeOptions } from './options.ts';
 import type { CascadeStatus, CascadeState, CascadeError } from './status.ts';
@@ -133,7 +133,8 @@ export class Cascade extends EventEmitter implements Port {
     const counts = s && !s.ended ? s.connectionCounts() : { total: 0, up: 0, down: 0, connecting: 0 };
     const w = s?.welcome;
     return {
-      state: this.#state,
+      // Log listeners can run while the last connection is being torn down, before the state moves on.
+      state: this.#state === 'online' && counts.total === 0 ? 'connecting' : this.#state,
       lastError: this.#lastError,
       connectedSince: this.#connectedSince ? new Date(this.#connectedSince).toISOString() : null,
       nextAttemptAt: this.#nextAttemptAt ? new Date(this.#nextAttemptAt).toISOString() : null,
@@ -232,7 +233,7 @@ export class Cascade extends EventEmitter implements Port {
     const transport = await openTransport({
       host: o.host,
       port: o.port,
-      timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS,
+      timeoutMs: o.handshakeTimeoutMs,
       detachable: !o.encrypt,
       ...(this.#abort ? { signal: this.#abort.signal } : {}),
     });
@@ -247,7 +248,7 @@ export class Cascade extends EventEmitter implements Port {
         }
       }
       const hostHeader = o.host;
-      const hello = await getHello(transport.tls, hostHeader);
+      const hello = await getHello(transport.tls, hostHeader, o.handshakeTimeoutMs);
       this.#hello = hello;
       const qos = o.qos && o.maxConnections >= 2;
       const { welcome, rest } = await login(transport.tls, hostHeader, {
@@ -260,7 +261,7 @@ export class Cascade extends EventEmitter implements Port {
         useCompress: o.compress,
         halfConnection: o.halfDuplex,
         qos,
-      }, hello);
+      }, hello, o.handshakeTimeoutMs);
       if (welcome.useEncrypt !== o.encrypt) {
         throw new Error(`server answered use_encrypt=${welcome.useEncrypt ? 1 : 0} to a request for ${o.encrypt ? 1 : 0}`);
       }

@@ -37,6 +37,10 @@ function exchange(stream: Duplex, request: Buffer, what: string, timeoutMs: numb
     const onError = (e: Error) => done(e);
     const onClose = () => done(new Error(`server closed the connection while waiting for the ${what}`));
     const timer = setTimeout(() => done(new Error(`no ${what} from the server within ${timeoutMs / 1000} s`)), timeoutMs);
+    if (stream.destroyed) {
+      done(new Error(`connection closed before the ${what} was asked for`));
+      return;
+    }
     stream.on('data', onData);
     stream.once('error', onError);
     stream.once('close', onClose);

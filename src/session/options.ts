@@ -26,6 +26,8 @@ export interface CascadeOptions {
   pinnedCertSha256?: string;
   /** Base reconnect interval; the stock cascade uses a fixed 10 s with +-20 % jitter. */
   retryIntervalMs: number;
+  /** How long each handshake step (TCP+TLS, hello, welcome) may take; the stock client uses 15 s. */
+  handshakeTimeoutMs: number;
   identity: ClientIdentity;
 }
 
@@ -48,6 +50,7 @@ export const CASCADE_DEFAULTS = {
   encrypt: true,
   qos: true,
   retryIntervalMs: 10_000,
+  handshakeTimeoutMs: 15_000,
 } as const;
 
 /** A stable 20-byte id per appliance+link: the server counts multi-logins by it (notes §4.3). */
@@ -148,6 +151,7 @@ export function parseCascadeOptions(input: Input): CascadeOptions {
     qos: bool(input, 'qos', CASCADE_DEFAULTS.qos),
     ...(pinnedCertSha256 ? { pinnedCertSha256 } : {}),
     retryIntervalMs: int(input, 'retryIntervalMs', CASCADE_DEFAULTS.retryIntervalMs, 1000, 300_000),
+    handshakeTimeoutMs: int(input, 'handshakeTimeoutMs', CASCADE_DEFAULTS.handshakeTimeoutMs, 1000, 120_000),
     identity: defaultIdentity(`${host}:${port}/${hub}/${username}`),
   };
 }

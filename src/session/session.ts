@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { openTransport, tunnelStream } from './transport.ts';
 import type { Transport } from './transport.ts';
-import { getHello, additionalConnect, HANDSHAKE_STEP_TIMEOUT_MS } from './handshake.ts';
+import { getHello, additionalConnect } from './handshake.ts';
 import { TunnelConnection } from './tunnel-connection.ts';
 import type { Direction } from './tunnel-connection.ts';
 import { ServerError } from '../protocol/errors.ts';
@@ -254,7 +254,7 @@ export class Session {
       transport = await openTransport({
         host: o.host,
         port: o.port,
-        timeoutMs: HANDSHAKE_STEP_TIMEOUT_MS,
+        timeoutMs: o.handshakeTimeoutMs,
         detachable: !o.encrypt,
         signal: this.#abort.signal,
       });
@@ -264,8 +264,8 @@ export class Session {
         this.end(new Error('the server presented a different certificate on an additional connection'));
         return;
       }
-      await getHello(transport.tls, this.#hostHeader);
-      const { direction, rest } = await additionalConnect(transport.tls, this.#hostHeader, this.welcome.sessionKey, o.identity);
+      await getHello(transport.tls, this.#hostHeader, o.handshakeTimeoutMs);
+      const { direction, rest } = await additionalConnect(transport.tls, this.#hostHeader, this.welcome.sessionKey, o.identity, o.handshakeTimeoutMs);
       if (this.#ended) return;
       const { socket, initial } = tunnelStream(transport, rest, o.encrypt);
       this.#pending.delete(transport);

@@ -153,6 +153,11 @@ export function openTransport(target: TransportTarget): Promise<Transport> {
       target.signal?.removeEventListener('abort', onAbort);
       tcp.removeListener('error', fail);
       tlsSocket.removeListener('error', fail);
+      // From here on whoever owns the connection learns of its end through 'close'. An 'error' can still come
+      // with nobody listening (e.g. non-TLS bytes behind a refused answer, while the transport is being
+      // destroyed); unhandled, it would take the whole process down.
+      tcp.on('error', () => {});
+      tlsSocket.on('error', () => {});
       const cert = tlsSocket.getPeerCertificate();
       if (!cert || !cert.raw) {
         tlsSocket.destroy();

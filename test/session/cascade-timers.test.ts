@@ -47,7 +47,7 @@ test('receive timeout: a connection that hears nothing for T is closed by the cl
   t.is(server.logins.length, 1);
 });
 
-// HANDSHAKE_STEP_TIMEOUT_MS is a 15 s constant with no option to shorten it, so these two tests take ~16 s each
+// These check the DEFAULT step timeout (15 s, like the stock client; handshakeTimeoutMs changes it), so they take ~16 s each
 // (they run concurrently with the rest of this file).
 test('a server that accepts TCP but never answers the TLS handshake: the attempt fails after the step timeout', async (t) => {
   t.timeout(30_000);

@@ -49,7 +49,7 @@ test.after.always(async () => {
 
 function showOutput(t: ExecutionContext): void {
   t.teardown(() => {
-    if (!t.passed) t.log(`sebridge output:\n${sebridge?.output().slice(-3000)}`);
+    if (!t.passed || process.env.SEB_SHOW_OUTPUT) t.log(`sebridge output:\n${sebridge?.output().slice(-3000)}`);
   });
 }
 

@@ -1,7 +1,8 @@
 // Throughput, latency, CPU and memory of sebridge against Debian's softether-vpnbridge, each cascading a LAN
 // into the same real vpnserver (issue 3, "Performance"). Root only; builds its own namespaces and always removes
 // them. Not a test: run `node_modules/.bin/node bench/bridge-vs-softether.ts --help`. See bench/README.md.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,7 @@ import { formatProfile, profilesIn, summarizeProfile, type ProfileSummary } from
 import { startIperfServer } from './lib/iperf.ts';
 import { BRIDGE_KINDS, MODES, type BridgeKind, type CascadeTarget, type Mode } from './lib/modes.ts';
 import { benchNames } from './lib/names.ts';
-import { formatTable, goalCheck, summarize } from './lib/report.ts';
+import { formatFrameAccounts, formatTable, goalCheck, summarize } from './lib/report.ts';
 import { runScenario, type Context, type ScenarioResult, type Settings } from './lib/scenario.ts';
 import { VPNBRIDGE } from './lib/softether-bridge.ts';
 import { buildServerSide, claimToken, HOST_OFFLOADS_OFF, pickAddresses, removeAll, sweepStaleRuns } from './lib/topology.ts';
@@ -30,7 +31,8 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --bridges LIST       of softether,sebridge (default both)
   --repeat N           measure every bridge/mode N times, report medians (default 1)
   --profile DIR        run sebridge under node --cpu-prof, write profiles to DIR and summarize them
-  --sebridge-node-flags "FLAGS"  extra node options for the sebridge process (e.g. "--max-semi-space-size=2")
+  --sebridge-node-flags=FLAGS  extra node options for the sebridge process (e.g. "--sebridge-node-flags=--max-semi-space-size=2")
+  --sebridge-cli=PATH  run this entry script instead of bin/sebridge.js (e.g. a compiled JavaScript build)
   --json               machine-readable output on stdout (progress goes to stderr either way)
 `;
 
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -112,7 +114,9 @@ async function main(): Promise<void> {
     pingIntervalMs: positiveInt('--ping-interval', values['ping-interval'], 10, 10_000),
     ...(values.profile ? { cpuProfileDir: values.profile } : {}),
     sebridgeNodeFlags: (values['sebridge-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    ...(values['sebridge-cli'] ? { sebridgeCli: resolve(values['sebridge-cli']) } : {}),
   };
+  if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);
   for (const f of settings.sebridgeNodeFlags) if (!f.startsWith('--')) fail(`--sebridge-node-flags: "${f}" is not a node option`);
   const modeIds = parseList('--modes', values.modes, MODES.map((m) => m.id));
   const modes: Mode[] = MODES.filter((m) => modeIds.includes(m.id));
@@ -180,8 +184,13 @@ async function main(): Promise<void> {
     const out = [
       `sebridge vs SoftEther VPN Bridge (Debian softether-vpnbridge) through the same vpnserver; iperf3 ${settings.seconds} s per direction (+${settings.omit} s warm-up), ${settings.pings} pings every ${settings.pingIntervalMs} ms; ratio = sebridge / SoftEther`,
       ...(settings.sebridgeNodeFlags.length ? [`sebridge node flags: ${settings.sebridgeNodeFlags.join(' ')}`] : []),
+      ...(settings.sebridgeCli ? [`sebridge entry: ${settings.sebridgeCli}`] : []),
       `machine: ${machine.cores} cores, kernel ${machine.kernel}, node ${machine.node}, load average before ${machine.loadavgBefore}, after ${machine.loadavgAfter}`,
       formatTable(summaries),
+      ...(() => {
+        const acc = formatFrameAccounts(results);
+        return acc.length ? ['', 'sebridge frame accounting (its own counters vs its LAN veth, whole run incl. ping):', ...acc.map((l) => `  ${l}`)] : [];
+      })(),
       '',
       'goal (>= 1.2x throughput both ways, <= 64 MiB peak RSS):',
       ...goalCheck(summaries).map((l) => `  ${l}`),

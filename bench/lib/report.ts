@@ -31,6 +31,10 @@ const METRICS: Array<{ key: string; label: string; unit: string; better: Metric[
   { key: 'pingP99', label: 'ping p99 (idle)', unit: 'ms', better: 'lower', get: (r) => r.ping.p99Ms },
   { key: 'cpuAB', label: 'bridge CPU during A->B', unit: '% core', better: 'info', get: (r) => r.forward.bridgeCpuPct },
   { key: 'cpuBA', label: 'bridge CPU during B->A', unit: '% core', better: 'info', get: (r) => r.reverse.bridgeCpuPct },
+  { key: 'sysAB', label: '  of which kernel, A->B', unit: '% core', better: 'info', get: (r) => r.forward.bridgeSysPct },
+  { key: 'sysBA', label: '  of which kernel, B->A', unit: '% core', better: 'info', get: (r) => r.reverse.bridgeSysPct },
+  { key: 'waitAB', label: 'bridge waiting for CPU, A->B', unit: '% core', better: 'info', get: (r) => r.forward.bridgeRunqueueWaitPct },
+  { key: 'waitBA', label: 'bridge waiting for CPU, B->A', unit: '% core', better: 'info', get: (r) => r.reverse.bridgeRunqueueWaitPct },
   { key: 'effAB', label: 'A->B per bridge core', unit: 'Mbit/s', better: 'higher', get: (r) => perCore(r.forward.mbps, r.forward.bridgeCpuPct) },
   { key: 'effBA', label: 'B->A per bridge core', unit: 'Mbit/s', better: 'higher', get: (r) => perCore(r.reverse.mbps, r.reverse.bridgeCpuPct) },
   { key: 'idleRss', label: 'bridge RSS, connected idle', unit: 'MiB', better: 'lower', get: (r) => r.idleRssMiB },
@@ -41,6 +45,8 @@ const METRICS: Array<{ key: string; label: string; unit: string; better: Metric[
   { key: 'srvBA', label: 'vpnserver CPU during B->A', unit: '% core', better: 'info', get: (r) => r.reverse.serverCpuPct },
   { key: 'busyAB', label: 'machine busy during A->B', unit: '% all', better: 'info', get: (r) => r.forward.machineBusyPct },
   { key: 'busyBA', label: 'machine busy during B->A', unit: '% all', better: 'info', get: (r) => r.reverse.machineBusyPct },
+  { key: 'lossAB', label: 'frames lost in tunnel, A->B', unit: '%', better: 'lower', get: (r) => r.forward.lossPct },
+  { key: 'lossBA', label: 'frames lost in tunnel, B->A', unit: '%', better: 'lower', get: (r) => r.reverse.lossPct },
   { key: 'retrAB', label: 'TCP retransmits A->B', unit: 'count', better: 'lower', get: (r) => r.forward.retransmits },
   { key: 'retrBA', label: 'TCP retransmits B->A', unit: 'count', better: 'lower', get: (r) => r.reverse.retransmits },
   { key: 'connectS', label: 'start to all connections up', unit: 's', better: 'info', get: (r) => r.connectSeconds },
@@ -74,7 +80,7 @@ export function summarize(modes: readonly Mode[], results: readonly ScenarioResu
 
 function num(v: number | undefined, unit: string): string {
   if (v === undefined) return '-';
-  if (unit === 'ms') return v.toFixed(3);
+  if (unit === 'ms' || unit === '%') return v.toFixed(3);
   if (unit === 'count') return v.toFixed(0);
   return v >= 100 ? v.toFixed(0) : v.toFixed(1);
 }
@@ -84,14 +90,32 @@ export function formatTable(summaries: readonly ModeSummary[]): string {
   for (const s of summaries) {
     const runs = (k: BridgeKind) => `${s.runs[k].ok} ok${s.runs[k].failed.length ? `, ${s.runs[k].failed.length} failed` : ''}`;
     out.push('', `== ${s.label} (SoftEther: ${runs('softether')}; sebridge: ${runs('sebridge')})`);
-    out.push(`${'metric'.padEnd(28)} ${'unit'.padEnd(7)} ${'SoftEther'.padStart(10)} ${'sebridge'.padStart(10)} ${'ratio'.padStart(7)}  better`);
+    out.push(`${'metric'.padEnd(30)} ${'unit'.padEnd(7)} ${'SoftEther'.padStart(10)} ${'sebridge'.padStart(10)} ${'ratio'.padStart(7)}  better`);
     for (const m of s.metrics) {
       const ratio = m.ratio === undefined ? '-' : m.ratio.toFixed(2);
-      out.push(`${m.label.padEnd(28)} ${m.unit.padEnd(7)} ${num(m.softether, m.unit).padStart(10)} ${num(m.sebridge, m.unit).padStart(10)} ${ratio.padStart(7)}  ${m.better === 'info' ? '' : m.better}`);
+      out.push(`${m.label.padEnd(30)} ${m.unit.padEnd(7)} ${num(m.softether, m.unit).padStart(10)} ${num(m.sebridge, m.unit).padStart(10)} ${ratio.padStart(7)}  ${m.better === 'info' ? '' : m.better}`);
     }
     for (const k of ['softether', 'sebridge'] as const) for (const f of s.runs[k].failed) out.push(`  ${k} failed: ${f}`);
   }
   return out.join('\n');
+}
+
+/**
+ * Per sebridge run: frames it got from the server against frames its LAN veth sent, and frames the LAN veth got
+ * against frames it queued for the server; a difference is what sebridge itself dropped (counted over its run).
+ */
+export function formatFrameAccounts(results: readonly ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (!r.ok || !r.sebridgeFrames) continue;
+    const f = r.sebridgeFrames;
+    const pct = (a: number, b: number) => (b > 0 ? `${(((b - a) / b) * 100).toFixed(3)} %` : '-');
+    lines.push(
+      `${r.mode}#${r.run}: server->LAN ${f.fromServer} frames in, ${f.toLan} out on the LAN veth (not delivered: ${f.fromServer - f.toLan}, ${pct(f.toLan, f.fromServer)}); ` +
+        `LAN->server ${f.fromLan} in, ${f.toServer} queued for the session (${f.fromLan - f.toServer}, ${pct(f.toServer, f.fromLan)})`,
+    );
+  }
+  return lines;
 }
 
 /** The product goal of issue 3: >= 1.2x SoftEther's throughput at <= 64 MiB RSS. */

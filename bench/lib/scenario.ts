@@ -5,6 +5,7 @@ import { runIperf, type IperfResult } from './iperf.ts';
 import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
 import { pingLatency, waitReachable, type PingResult } from './ping.ts';
 import { CpuWindow, processMemory } from './proc-stats.ts';
+import { linkCounters, tunnelLoss } from './link-stats.ts';
 import { isSebridge, startSebridge } from './sebridge-process.ts';
 import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from './softether-bridge.ts';
 import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts';
@@ -19,6 +20,8 @@ export interface Settings {
   cpuProfileDir?: string;
   /** extra node options for the sebridge process (what-if runs: GC sizing and the like) */
   sebridgeNodeFlags: string[];
+  /** entry script for sebridge instead of bin/sebridge.js */
+  sebridgeCli?: string;
 }
 
 export interface DirectionResult {
@@ -26,9 +29,17 @@ export interface DirectionResult {
   retransmits: number | undefined;
   /** CPU % of one core over the iperf3 run (100 = one full core) */
   bridgeCpuPct: number | undefined;
+  /** the kernel-mode part of bridgeCpuPct */
+  bridgeSysPct: number | undefined;
+  /** time the bridge's threads were runnable but had no CPU, % of one core */
+  bridgeRunqueueWaitPct: number | undefined;
   serverCpuPct: number | undefined;
   /** all cores of the machine, % busy over the run: everything else running shows up here */
   machineBusyPct: number;
+  /** frames (both ways: data and ACKs) sent by one host's veth that the other host's veth never received */
+  framesLost: number | undefined;
+  /** framesLost in % of the frames sent */
+  lossPct: number | undefined;
 }
 
 export interface ScenarioOk {
@@ -51,6 +62,26 @@ export interface ScenarioOk {
   endRssFileMiB: number;
   endRssAnonMiB: number;
   cpuProfileDir?: string;
+  /** sebridge only: its own frame counters (final status line) against its LAN veth's, over its whole run */
+  sebridgeFrames?: SebridgeFrameAccount;
+}
+
+export interface SebridgeFrameAccount {
+  /** frames the cascade received from the server ("in=") */
+  fromServer: number;
+  /** frames the LAN veth transmitted (what sebridge wrote to it) */
+  toLan: number;
+  /** frames the LAN veth received (what host A sent) */
+  fromLan: number;
+  /** frames the cascade handed to its session ("out="; drops for a full TCP backlog come after this count) */
+  toServer: number;
+}
+
+/** The last status line of `sebridge link` (printed when it stops): "... in=Nf/NB out=Nf/NB". */
+export function parseFinalCounters(log: string): { fromServer: number; toServer: number } | undefined {
+  const all = [...log.matchAll(/ in=(\d+)f\/\d+B out=(\d+)f\/\d+B/g)];
+  const last = all[all.length - 1];
+  return last ? { fromServer: Number(last[1]), toServer: Number(last[2]) } : undefined;
 }
 
 export interface ScenarioFailed {
@@ -108,15 +139,27 @@ async function waitNoSession(ctx: Context, timeoutMs: number): Promise<void> {
 
 async function direction(ctx: Context, bridgePid: number, reverse: boolean): Promise<DirectionResult> {
   const { names, addr, settings } = ctx;
+  const a0 = await linkCounters(names.nsA, names.hostA);
+  const b0 = await linkCounters(names.nsB, names.hostB);
   const win = new CpuWindow({ bridge: bridgePid, server: ctx.server.pid });
   const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
   const cpu = win.end();
+  const a1 = await linkCounters(names.nsA, names.hostA);
+  const b1 = await linkCounters(names.nsB, names.hostB);
+  // Data one way, ACKs the other: count both directions' losses.
+  const ab = tunnelLoss(a0, a1, b0, b1);
+  const ba = tunnelLoss(b0, b1, a0, a1);
+  const loss = ab && ba ? { lost: ab.lost + ba.lost, sent: ab.sent + ba.sent } : undefined;
   return {
     mbps: r.bitsPerSecond / 1e6,
     retransmits: r.retransmits,
     bridgeCpuPct: cpu.perProcess['bridge'],
+    bridgeSysPct: cpu.systemPct['bridge'],
+    bridgeRunqueueWaitPct: cpu.runqueueWaitPct['bridge'],
     serverCpuPct: cpu.perProcess['server'],
     machineBusyPct: cpu.machineBusyPct,
+    framesLost: loss?.lost,
+    lossPct: loss && loss.sent > 0 ? (loss.lost / loss.sent) * 100 : undefined,
   };
 }
 
@@ -132,7 +175,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     const started = Date.now();
     const bridgeTarget = { ...target, host: addr.uplink.server };
     if (kind === 'sebridge') {
-      bridge = startSebridge({ netns: names.nsBridge, lan: names.bridgeLan, target: bridgeTarget, mode, nodeFlags: settings.sebridgeNodeFlags, ...(profileDir ? { cpuProfileDir: profileDir } : {}) });
+      bridge = startSebridge({ netns: names.nsBridge, lan: names.bridgeLan, target: bridgeTarget, mode, nodeFlags: settings.sebridgeNodeFlags, ...(settings.sebridgeCli ? { cli: settings.sebridgeCli } : {}), ...(profileDir ? { cpuProfileDir: profileDir } : {}) });
     } else {
       stock = await startSoftEtherBridge({ netns: names.nsBridge, lan: names.bridgeLan, dir: join(names.dir, `vpnbridge-${mode.id}-${run}`), target: bridgeTarget, mode });
       bridge = stock.process;
@@ -151,12 +194,20 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     ctx.log(`${tag}: B->A ${reverse.mbps.toFixed(0)} Mbit/s, bridge CPU ${reverse.bridgeCpuPct?.toFixed(0)} %`);
     const mem = processMemory(bridge.pid);
     if (!mem || !bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} during the measurement`, bridge.tail());
+    let sebridgeFrames: SebridgeFrameAccount | undefined;
+    if (kind === 'sebridge') {
+      await bridge.stop(15_000);
+      const own = parseFinalCounters(bridge.log.text());
+      const lan = await linkCounters(names.nsBridge, names.bridgeLan);
+      if (own && lan) sebridgeFrames = { fromServer: own.fromServer, toLan: lan.txPackets, fromLan: lan.rxPackets, toServer: own.toServer };
+    }
     return {
       ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, forward, reverse, idleRssMiB,
       peakRssMiB: mem.peakRss / MIB,
       endRssFileMiB: mem.rssFile / MIB,
       endRssAnonMiB: mem.rssAnon / MIB,
       ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+      ...(sebridgeFrames ? { sebridgeFrames } : {}),
     };
   } catch (e) {
     ctx.log(`${tag}: FAILED ${(e as Error).message}`);

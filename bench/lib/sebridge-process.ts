@@ -6,7 +6,8 @@ import type { CascadeTarget, Mode } from './modes.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 from the project's own dependency (the machine's /usr/bin/node is older). */
 export const NODE = realpathSync(`${ROOT}node_modules/.bin/node`);
-const CLI = `${ROOT}bin/sebridge.js`;
+/** The command as users run it; --sebridge-cli can point at another entry (e.g. a compiled build) instead. */
+export const DEFAULT_CLI = `${ROOT}bin/sebridge.js`;
 const PASSWORD_ENV = 'SEBP_BENCH_PASSWORD';
 
 export interface SebridgeRun {
@@ -18,6 +19,8 @@ export interface SebridgeRun {
   cpuProfileDir?: string;
   /** extra options for node itself, before the script */
   nodeFlags?: string[];
+  /** entry script instead of bin/sebridge.js */
+  cli?: string;
 }
 
 /**
@@ -32,7 +35,7 @@ export function startSebridge(run: SebridgeRun): LongChild {
     NODE,
     ...(run.nodeFlags ?? []),
     ...(run.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', run.cpuProfileDir] : []),
-    CLI, 'link',
+    run.cli ?? DEFAULT_CLI, 'link',
     '--server', `${target.host}:${target.port}`,
     '--hub', target.hub,
     '--user', target.user,

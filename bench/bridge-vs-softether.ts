@@ -19,7 +19,7 @@ import { formatFrameAccounts, formatTable, goalCheck, summarize } from './lib/re
 import { runScenario, type Context, type ScenarioResult, type Settings } from './lib/scenario.ts';
 import { VPNBRIDGE } from './lib/softether-bridge.ts';
 import { buildServerSide, claimToken, HOST_OFFLOADS_OFF, pickAddresses, removeAll, sweepStaleRuns } from './lib/topology.ts';
-import { NODE } from './lib/sebridge-process.ts';
+import { DEFAULT_CLI, NODE, shebangNodeFlags, staleBuildWarning } from './lib/sebridge-process.ts';
 
 const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [options]   (as root)
 
@@ -127,6 +127,8 @@ async function main(): Promise<void> {
 
   const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   for (const s of sweepStaleRuns()) log(`removed leftovers of a dead run: ${s}`);
+  const stale = bridges.includes('sebridge') && !settings.sebridgeCli ? staleBuildWarning() : undefined;
+  if (stale) log(`WARNING: ${stale}`);
   const names = benchNames();
   claimToken(names);
   let server: SoftEtherServer | undefined;
@@ -179,12 +181,12 @@ async function main(): Promise<void> {
     loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
   };
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ settings, modes, bridges, repeat, machine, caveats: CAVEATS, summaries, goal: goalCheck(summaries), results, profiles }, null, 2)}\n`);
+    const sebridgeCommand = [NODE, ...shebangNodeFlags(settings.sebridgeCli ?? DEFAULT_CLI), ...settings.sebridgeNodeFlags, settings.sebridgeCli ?? DEFAULT_CLI];
+    process.stdout.write(`${JSON.stringify({ settings, sebridgeCommand, modes, bridges, repeat, machine, caveats: CAVEATS, summaries, goal: goalCheck(summaries), results, profiles }, null, 2)}\n`);
   } else {
     const out = [
       `sebridge vs SoftEther VPN Bridge (Debian softether-vpnbridge) through the same vpnserver; iperf3 ${settings.seconds} s per direction (+${settings.omit} s warm-up), ${settings.pings} pings every ${settings.pingIntervalMs} ms; ratio = sebridge / SoftEther`,
-      ...(settings.sebridgeNodeFlags.length ? [`sebridge node flags: ${settings.sebridgeNodeFlags.join(' ')}`] : []),
-      ...(settings.sebridgeCli ? [`sebridge entry: ${settings.sebridgeCli}`] : []),
+      `sebridge: ${[NODE, ...shebangNodeFlags(settings.sebridgeCli ?? DEFAULT_CLI), ...settings.sebridgeNodeFlags, settings.sebridgeCli ?? DEFAULT_CLI].join(' ')} link ...`,
       `machine: ${machine.cores} cores, kernel ${machine.kernel}, node ${machine.node}, load average before ${machine.loadavgBefore}, after ${machine.loadavgAfter}`,
       formatTable(summaries),
       ...(() => {

@@ -1,4 +1,5 @@
-import { realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LongChild } from './child.ts';
 import type { CascadeTarget, Mode } from './modes.ts';
@@ -9,6 +10,22 @@ export const NODE = realpathSync(`${ROOT}node_modules/.bin/node`);
 /** The command as users run it; --sebridge-cli can point at another entry (e.g. a compiled build) instead. */
 export const DEFAULT_CLI = `${ROOT}bin/sebridge.js`;
 const PASSWORD_ENV = 'SEBP_BENCH_PASSWORD';
+
+/**
+ * The node options in the entry script's shebang (`#!/usr/bin/env -S node --max-semi-space-size=4`). We start the
+ * project's Node 24 explicitly (the shebang's `node` on PATH may be another version), so the options it carries
+ * must be passed on by hand, or the bridge would not run the way users run it.
+ */
+export function shebangNodeFlags(script: string): string[] {
+  let first: string;
+  try {
+    first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return [];
+  }
+  const m = /^#!.*?\bnode\b(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter((a) => a.startsWith('--')) : [];
+}
 
 export interface SebridgeRun {
   netns: string;
@@ -29,13 +46,15 @@ export interface SebridgeRun {
  */
 export function startSebridge(run: SebridgeRun): LongChild {
   const { target, mode } = run;
+  const cli = run.cli ?? DEFAULT_CLI;
   const argv = [
     'setpriv', '--pdeathsig', 'KILL',
     'ip', 'netns', 'exec', run.netns,
     NODE,
+    ...shebangNodeFlags(cli),
     ...(run.nodeFlags ?? []),
     ...(run.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', run.cpuProfileDir] : []),
-    run.cli ?? DEFAULT_CLI, 'link',
+    cli, 'link',
     '--server', `${target.host}:${target.port}`,
     '--hub', target.hub,
     '--user', target.user,
@@ -54,5 +73,30 @@ export function isSebridge(pid: number): boolean {
     return realpathSync(`/proc/${pid}/exe`) === NODE;
   } catch {
     return false;
+  }
+}
+
+function newestMtime(dir: string, suffix: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith(suffix)) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * bin/sebridge.js runs the compiled dist/; a benchmark of a dist/ older than src/ would measure old code.
+ * Returns a warning, or undefined when dist/ is at least as new as every source file (or not used at all).
+ */
+export function staleBuildWarning(): string | undefined {
+  const dist = `${ROOT}dist`;
+  try {
+    if (!readFileSync(DEFAULT_CLI, 'utf8').includes('dist/')) return undefined;
+    const built = newestMtime(dist, '.js');
+    if (built === 0) return `${dist} is empty: run \`npm run build\` first`;
+    if (newestMtime(`${ROOT}src`, '.ts') > built) return `${dist} is older than src/: run \`npm run build\` or sebridge runs old code`;
+    return undefined;
+  } catch (e) {
+    return `cannot check ${dist}: ${(e as Error).message} (run \`npm run build\`)`;
   }
 }

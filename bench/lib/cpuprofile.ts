@@ -51,8 +51,9 @@ function fileOf(n: ProfileNode): string {
   const u = n.callFrame.url;
   if (!u) return n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : '(native)';
   if (u.startsWith('node:')) return 'node: internals';
-  const i = u.indexOf('/src/');
-  return i >= 0 ? u.slice(i + 1) : basename(u);
+  // Sources run as TypeScript (src/) or compiled (dist/): name them relative to that folder.
+  const m = /\/(src|dist)\/(.*)$/.exec(u);
+  return m ? `${m[1]}/${m[2]}` : basename(u);
 }
 
 export function summarizeProfile(path: string, topN = 25): ProfileSummary {

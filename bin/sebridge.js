@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Entry point of the `sebridge` command. Runs the compiled JavaScript in dist/ (built by `npm install` through the
 // `prepare` script, or `npm run build`): type stripping at run time would cost ~45 MiB of memory.
 let cli;

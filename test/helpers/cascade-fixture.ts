@@ -29,29 +29,7 @@ export function cascadeTo(
   return { cascade, port, host, log };
 }
 
-export function waitForStatus(
-  cascade: Cascade,
-  pred: (s: CascadeStatus) => boolean,
-  timeoutMs: number,
-  what = 'status',
-): Promise<CascadeStatus> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const s = cascade.status();
-      if (pred(s)) {
-        clearInterval(iv);
-        clearTimeout(to);
-        resolve(s);
-      }
-    };
-    const iv = setInterval(check, 50);
-    const to = setTimeout(() => {
-      clearInterval(iv);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; status: ${JSON.stringify(cascade.status())}`));
-    }, timeoutMs);
-    check();
-  });
-}
+export { waitForStatus } from './wait-status.ts';
 
 export const online = (want?: number) => (s: CascadeStatus) =>
   s.state === 'online' && (want === undefined || s.connections.total >= want);

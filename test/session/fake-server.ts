@@ -856,24 +856,7 @@ export function cascadeTo(t: ExecutionContext, server: FakeServer, input: Record
   return { cascade, port, log };
 }
 
-export function waitForStatus(cascade: Cascade, pred: (s: CascadeStatus) => boolean, timeoutMs: number, what: string): Promise<CascadeStatus> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const s = cascade.status();
-      if (pred(s)) {
-        clearInterval(iv);
-        clearTimeout(to);
-        resolve(s);
-      }
-    };
-    const iv = setInterval(check, 10);
-    const to = setTimeout(() => {
-      clearInterval(iv);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; status: ${JSON.stringify(cascade.status())}`));
-    }, timeoutMs);
-    check();
-  });
-}
+export { waitForStatus } from '../helpers/wait-status.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A cascade in a child process

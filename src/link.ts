@@ -30,6 +30,8 @@ export function describeStatus(s: CascadeStatus): string {
   if (s.nextAttemptAt) parts.push(`retry_at=${s.nextAttemptAt}`);
   const t = s.traffic;
   parts.push(`in=${t.framesIn}f/${t.bytesIn}B out=${t.framesOut}f/${t.bytesOut}B`);
+  const drops = Object.entries(t.drops).filter(([, n]) => n > 0);
+  if (drops.length > 0) parts.push(`drops=${drops.map(([k, n]) => `${k}:${n}`).join(',')}`);
   return parts.join(' ');
 }
 

@@ -41,8 +41,11 @@ export interface NativeChannelStats {
 }
 
 export interface NativeFrameChannel {
-  /** Start reading; onFrames gets every batch (one call per event-loop wake-up). */
-  start(onFrames: (frames: Buffer[]) => void): void;
+  /**
+   * Start reading; `onBatch` gets every batch (one call per event-loop wake-up) as the arenas the frames were
+   * written into plus (arena, offset, length) triples. Use `startFrames` to get Buffers.
+   */
+  start(onBatch: (arenas: ArrayBuffer[], desc: Uint32Array) => void): void;
   /** Send frames; never blocks. Frames the kernel cannot take now are queued (bounded) or dropped and counted. */
   write(frames: readonly Buffer[]): void;
   stats(): NativeChannelStats;
@@ -147,4 +150,17 @@ export function loadNative(): NativeAddon {
     }
   }
   throw new PortError('native addon not built: run `npm install` (node-gyp rebuild)', 'SEB_ENATIVE', { cause: firstError });
+}
+
+/** Turn one received batch (arenas + descriptor triples) into Buffer views: no copy, one small object per frame. */
+export function framesFromBatch(arenas: ArrayBuffer[], desc: Uint32Array): Buffer[] {
+  const n = desc.length / 3;
+  const frames = new Array<Buffer>(n);
+  for (let i = 0, j = 0; i < n; i++, j += 3) frames[i] = Buffer.from(arenas[desc[j]!]!, desc[j + 1], desc[j + 2]);
+  return frames;
+}
+
+/** Start a channel with a Buffer[]-per-batch callback. */
+export function startFrames(ch: NativeFrameChannel, onFrames: (frames: Buffer[]) => void): void {
+  ch.start((arenas, desc) => onFrames(framesFromBatch(arenas, desc)));
 }

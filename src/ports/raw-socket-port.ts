@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { FrameReceiver, Port } from './port.ts';
-import { loadNative, portError, PortError } from './native.ts';
+import { loadNative, portError, PortError, startFrames } from './native.ts';
 import type { NativeAddon, NativeChannelStats, NativeFrameChannel, NativeLinkEvent, NativeLinkMonitor } from './native.ts';
 import { disableOffloads, restoreOffloads, SUPER_FRAME_FEATURES } from './offloads.ts';
 import type { OffloadChange } from './offloads.ts';
@@ -205,7 +205,7 @@ export class RawSocketPort extends EventEmitter implements Port {
     try {
       const { promisc, rcvbuf, sndbuf } = this.#opts;
       const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf });
-      ch.start(this.#onFrames);
+      startFrames(ch, this.#onFrames);
       this.#channel = ch;
     } catch (err) {
       this.#restoreOffloads();

@@ -6,7 +6,7 @@
  * takes it out of its bridge, so a crash leaves nothing behind.
  */
 import type { FrameReceiver, Port } from './port.ts';
-import { loadNative, portError, PortError } from './native.ts';
+import { loadNative, portError, PortError, startFrames } from './native.ts';
 import type { NativeAddon, NativeChannelStats, NativeFrameChannel } from './native.ts';
 
 export interface TapPortOptions {
@@ -58,7 +58,7 @@ export class TapPort implements Port {
       if (opts.mtu !== undefined) native.setIfMtu(port.name, opts.mtu);
       if (opts.bridge) native.bridgeAddIf(opts.bridge, port.name);
       native.setIfUp(port.name, true);
-      port.#channel.start((frames) => {
+      startFrames(port.#channel, (frames) => {
         if (port.#receiver) port.#receiver(frames);
         else port.#rxDropNoReceiver += frames.length;
       });

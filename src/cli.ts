@@ -25,6 +25,19 @@ const USAGE = `usage:
     --status-interval SEC     print a status line every SEC seconds (default 0 = only on changes)
 `;
 
+const FLAG_OF_FIELD: Record<string, string> = {
+  host: '--server',
+  port: '--server',
+  hub: '--hub',
+  username: '--user',
+  password: '--password-env',
+  authType: '--auth',
+  maxConnections: '--connections',
+  pinnedCertSha256: '--pin',
+  certDer: '--cert',
+  keyPem: '--key',
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== 'link') {
@@ -110,7 +123,9 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`sebridge: ${e.message}\n`);
+      // Name the command-line flag, not the option field behind it.
+      const flag = FLAG_OF_FIELD[e.field];
+      process.stderr.write(`sebridge: ${flag ? e.message.replace(`${e.field}:`, `${flag}:`) : e.message}\n`);
       return 2;
     }
     throw e;

@@ -1,0 +1,32 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+// Runs the built command (dist/, which `npm test` builds first), as a user would.
+const BIN = fileURLToPath(new URL('../bin/sebridge.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+test('no command prints the usage and exits 0; an unknown one exits 2', (t) => {
+  const none = run();
+  t.is(none.status, 0);
+  t.regex(none.stderr, /sebridge link --server HOST\[:PORT\]/);
+  t.is(run('frobnicate').status, 2);
+});
+
+const bad: Array<[string[], RegExp]> = [
+  [['link', '--hub', 'H', '--user', 'u', '--auth', 'anonymous'], /--server: is required/],
+  [['link', '--server', '198.18.0.1:99999', '--hub', 'H', '--user', 'u', '--auth', 'anonymous'], /--server: must be a whole number from 1 to 65535/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u'], /--password-env: is required/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--password-env', 'SEB_TEST_UNSET_VAR'], /--password-env: environment variable SEB_TEST_UNSET_VAR is not set/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--connections', '40'], /--connections: must be a whole number from 1 to 32/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--pin', 'xyz'], /--pin: must be 64 hex digits/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--tap-bridge', 'br0'], /--tap-bridge: needs --tap NAME/],
+  [['link', '--bogus'], /Unknown option '--bogus'/],
+];
+for (const [args, message] of bad) {
+  test(`refused with a message naming the flag: ${args.slice(1).join(' ')}`, (t) => {
+    const r = run(...args);
+    t.is(r.status, 2, r.stderr);
+    t.regex(r.stderr, message);
+  });
+}

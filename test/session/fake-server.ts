@@ -832,17 +832,7 @@ export async function fakeServer(t: ExecutionContext, script: FakeServerScript =
  * as its local side; stopped on teardown (before the server closes: teardowns run last-registered first).
  */
 export function cascadeTo(t: ExecutionContext, server: FakeServer, input: Record<string, unknown> = {}, start = true): CascadeUnderTest {
-  const options = parseCascadeOptions({
-    host: '127.0.0.1',
-    port: server.port,
-    hub: 'HUB',
-    username: USER,
-    password: PASSWORD,
-    retryIntervalMs: 1000,
-    additionalConnectionIntervalMs: 100,
-    maxConnections: 1,
-    ...input,
-  });
+  const options = parseCascadeOptions(childOptions(server, input));
   const cascade = new Cascade(options, 'cascade-under-test');
   const port = new MemoryPort('local', 100_000);
   cascade.setReceiver((frames) => port.write(frames));

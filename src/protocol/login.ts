@@ -9,6 +9,7 @@ import { hashPassword, securePassword } from './password.ts';
 export type Auth =
   | { type: 'anonymous' }
   | { type: 'password'; password: string } // authtype 1, secure_password
+  | { type: 'password'; hashedPassword: Uint8Array } // authtype 1 from a stored hash (SHA0(pw ‖ UPPER(user)), 20 bytes)
   | { type: 'plain'; password: string } // authtype 2, plain_password
   | { type: 'cert'; certDer: Buffer; keyPem: string }; // authtype 3, cert + RSA-SHA1 signature over the random
 
@@ -99,7 +100,7 @@ export function buildLoginPack(opts: LoginOptions, serverRandom: Buffer): Pack {
     case 'anonymous':
       break;
     case 'password':
-      p.addData('secure_password', securePassword(hashPassword(opts.username, auth.password), serverRandom));
+      p.addData('secure_password', securePassword('hashedPassword' in auth ? auth.hashedPassword : hashPassword(opts.username, auth.password), serverRandom));
       break;
     case 'plain':
       p.addStr('plain_password', auth.password);

@@ -115,7 +115,7 @@ export function parseCascadeOptions(input: Input): CascadeOptions {
     case 'plain': {
       const password = input['password'];
       if (typeof password !== 'string') throw new ConfigError('password', `is required for authType "${authType}"`);
-      auth = { type: authType, password };
+      auth = authType === 'password' ? { type: 'password', password } : { type: 'plain', password };
       break;
     }
     case 'cert': {

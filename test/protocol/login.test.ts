@@ -78,6 +78,13 @@ test('login Pack with password auth: fields and the real secure_password', (t) =
   t.false(p.elements().some((e) => /udp_accel/i.test(e.name)), 'UDP acceleration is declined by omission');
 });
 
+test('login Pack from a stored password hash (what CreateLink HashedPassword_bin gives) proves the same', (t) => {
+  const hashed = Buffer.from(vectors.secure_password.hashed_password_hex, 'hex');
+  const p = wireRoundTrip(buildLoginPack(options({ auth: { type: 'password', hashedPassword: hashed } }), random));
+  t.is(p.getInt('authtype'), 1);
+  t.is(p.getData('secure_password')?.toString('hex'), vectors.secure_password.secure_password_hex);
+});
+
 test('login Pack: flags, plain and anonymous auth', (t) => {
   const flags = wireRoundTrip(
     buildLoginPack(options({ useEncrypt: false, useCompress: true, halfConnection: true, qos: true, maxConnection: 32 }), random),

@@ -52,6 +52,8 @@ export class Cascade extends EventEmitter implements Port {
   #stopped = true;
   #abort: AbortController | null = null;
   #loop: Promise<void> | null = null;
+  /** The administrator asked to log in again now: the next attempt skips the 10 s spacing once. */
+  #reconnectRequested = false;
 
   constructor(options: CascadeOptions, name = 'cascade') {
     super();
@@ -126,6 +128,21 @@ export class Cascade extends EventEmitter implements Port {
     this.#wakeRetry?.();
     await this.#loop;
     this.#setState('stopped');
+  }
+
+  /**
+   * The operator's "reconnect now": end the current session (graceful close of every connection) or cut the
+   * retry wait short, and log in again at once. Does nothing while a login is already in progress or when stopped.
+   */
+  reconnectNow(): void {
+    if (this.#stopped) return;
+    if (this.#session && !this.#session.ended) {
+      this.#reconnectRequested = true;
+      this.#session.end(new Error('reconnect requested by the administrator'));
+    } else if (this.#wakeRetry) {
+      this.#reconnectRequested = true;
+      this.#wakeRetry();
+    }
   }
 
   status(): CascadeStatus {
@@ -212,7 +229,8 @@ export class Cascade extends EventEmitter implements Port {
       this.#connectedSince = null;
       if (this.#stopped) break;
       const spacing = longWait ? LONG_RETRY_MS : this.options.retryIntervalMs * (0.8 + Math.random() * 0.4);
-      const delay = Math.max(0, attemptStartedAt + spacing - Date.now());
+      const delay = this.#reconnectRequested ? 0 : Math.max(0, attemptStartedAt + spacing - Date.now());
+      this.#reconnectRequested = false;
       this.#nextAttemptAt = Date.now() + delay;
       this.#setState('waiting');
       this.#log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
@@ -220,9 +238,11 @@ export class Cascade extends EventEmitter implements Port {
         this.#wakeRetry = resolve;
         this.#retryTimer = setTimeout(resolve, delay);
       });
+      if (this.#retryTimer) clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
       this.#wakeRetry = null;
       this.#nextAttemptAt = null;
+      this.#reconnectRequested = false;
     }
   }
 

@@ -21,7 +21,8 @@ interface CascadeEntry {
   handle: CascadeHandle | null;
   /** Why the cascade cannot run (e.g. a setting the engine does not support); shown instead of a state. */
   configError: string | null;
-  createdAt: number;
+  /** When the running cascade object was started (GetLinkStatus StartTime). */
+  startedAt: number;
   reconnects: number;
   lastState: string;
 }
@@ -37,6 +38,8 @@ interface BridgeEntry {
 export interface CascadeView {
   config: CascadeConfig;
   status: CascadeStatus | null;
+  serverCert: Buffer | null;
+  startedAt: number;
   configError: string | null;
   reconnects: number;
 }
@@ -138,7 +141,14 @@ export class Supervisor extends EventEmitter {
   }
 
   #cascadeView(e: CascadeEntry): CascadeView {
-    return { config: e.config, status: e.handle ? e.handle.status() : null, configError: e.configError, reconnects: e.reconnects };
+    return {
+      config: e.config,
+      status: e.handle ? e.handle.status() : null,
+      serverCert: e.handle ? e.handle.serverCertificate() : null,
+      startedAt: e.startedAt,
+      configError: e.configError,
+      reconnects: e.reconnects,
+    };
   }
 
   async #reconcile(config: Readonly<AppConfig>): Promise<void> {
@@ -155,7 +165,7 @@ export class Supervisor extends EventEmitter {
     for (const [key, want] of wantedCascades) {
       const e = this.#cascades.get(key);
       if (!e) {
-        const entry: CascadeEntry = { config: want, handle: null, configError: null, createdAt: this.#now(), reconnects: 0, lastState: '' };
+        const entry: CascadeEntry = { config: want, handle: null, configError: null, startedAt: 0, reconnects: 0, lastState: '' };
         this.#cascades.set(key, entry);
         this.#log.info({ object: `cascade/${want.name}` }, `cascade "${want.name}" created (${want.online ? 'online' : 'offline'})`);
         if (want.online) this.#startCascade(entry);
@@ -209,6 +219,7 @@ export class Supervisor extends EventEmitter {
     }
     const handle = this.#system.createCascade(options, e.config.name);
     e.handle = handle;
+    e.startedAt = this.#now();
     e.lastState = '';
     handle.on('state', (s: CascadeStatus) => {
       if (e.handle !== handle) return;

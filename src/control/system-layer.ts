@@ -49,4 +49,6 @@ export interface CascadeHandle extends Port, Pick<EventEmitter, 'on' | 'off'> {
   status(): CascadeStatus;
   /** Drop the current session (gracefully) or cut the retry wait short, and log in again now. */
   reconnectNow(): void;
+  /** The DER certificate the server presented on the last login, if any. */
+  serverCertificate(): Buffer | null;
 }

@@ -170,12 +170,18 @@ export class Cascade extends EventEmitter implements Port {
             qos: w.qos,
             timeoutMs: w.timeoutMs,
             vlanId: w.vlanId,
+            policy: { ...w.policy },
           }
         : null,
       server: this.#hello ? { product: this.#hello.serverStr, version: this.#hello.version, build: this.#hello.build } : null,
       tls: this.#tls ? { version: this.#tls.version, cipher: this.#tls.cipher } : null,
       serverCertSha256: this.#tls?.certSha256 ?? null,
     };
+  }
+
+  /** The DER certificate the server presented on the current (or last) login; null before any. */
+  serverCertificate(): Buffer | null {
+    return this.#tls?.certDer ?? null;
   }
 
   /** Per-connection details for diagnostics. */

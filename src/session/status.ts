@@ -43,6 +43,8 @@ export interface CascadeStatus {
     qos: boolean;
     timeoutMs: number;
     vlanId: number;
+    /** The hub's policy for this session as the welcome gave it (`policy:<Name>` without the prefix). */
+    policy: Record<string, number>;
   } | null;
   server: { product: string; version: number; build: number } | null;
   tls: { version: string; cipher: string } | null;

@@ -57,6 +57,10 @@ export class FakeCascade extends EventEmitter implements CascadeHandle {
     return structuredClone(this.st);
   }
 
+  serverCertificate(): Buffer | null {
+    return this.st.serverCertSha256 ? Buffer.from('fake-der') : null;
+  }
+
   /** Script: the cascade came online with n connections. */
   goOnline(n = this.options.maxConnections): void {
     this.st.connections = { ...this.st.connections, total: n, up: n, down: n, granted: n };
@@ -66,7 +70,7 @@ export class FakeCascade extends EventEmitter implements CascadeHandle {
     this.st.serverCertSha256 = 'AA:'.repeat(31) + 'AA';
     this.st.negotiated = {
       sessionName: `SID-${this.name}`, connectionName: 'CID-1', maxConnection: n, useEncrypt: true, useCompress: false,
-      halfConnection: false, qos: true, timeoutMs: 20000, vlanId: 0,
+      halfConnection: false, qos: true, timeoutMs: 20000, vlanId: 0, policy: { Access: 1, MaxConnection: 32, TimeOut: 20 },
     };
     this.setState('online');
   }

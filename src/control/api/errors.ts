@@ -1,0 +1,55 @@
+/**
+ * SoftEther error codes the admin API answers with (Cedar.h), and the error type every method throws for a
+ * refusal. The JSON-RPC transport turns it into `{"error":{"code":N,"message":"Error code N: ..."}}`.
+ */
+export const ERR = {
+  INTERNAL_ERROR: 23,
+  OBJECT_NOT_FOUND: 29,
+  NOT_SUPPORTED: 33,
+  INVALID_PARAMETER: 38,
+  NOT_ENOUGH_RIGHT: 52,
+  HUB_NOT_FOUND: 8,
+  ACCESS_DENIED: 12,
+  LINK_ALREADY_EXISTS: 59,
+  LINK_IS_OFFLINE: 61,
+  ALREADY_ONLINE: 75,
+  OFFLINE: 76,
+  OBJECT_EXISTS: 112,
+  INVALID_NAME: 94,
+} as const;
+
+/** SoftEther's own short texts for the codes above (what the stock server puts after "Error code N: "). */
+const TEXT: Record<number, string> = {
+  8: 'The specified Virtual Hub does not exist on the server.',
+  12: 'Access has been denied.',
+  23: 'Internal error occurred.',
+  29: 'Object not found.',
+  33: 'The operation is not supported.',
+  38: 'Invalid parameter.',
+  52: 'You do not have enough privileges to perform this operation.',
+  59: 'The Cascade Connection with the specified name already exists.',
+  61: 'The Cascade Connection is offline.',
+  75: 'Already online.',
+  76: 'Offline.',
+  94: 'The specified name is invalid.',
+  112: 'The object already exists.',
+};
+
+export class ApiError extends Error {
+  readonly code: number;
+  /** The request field this refusal is about, e.g. "Port_u32". */
+  readonly field: string | undefined;
+
+  constructor(code: number, detail?: string, field?: string) {
+    const base = TEXT[code] ?? `Error ${code}.`;
+    super(detail ? `${base} ${detail}` : base);
+    this.name = 'ApiError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** A refused field: code 38, the field named first. */
+export function invalid(field: string, message: string): ApiError {
+  return new ApiError(ERR.INVALID_PARAMETER, `${field}: ${message}`, field);
+}

@@ -1,0 +1,164 @@
+import { readdir } from 'node:fs/promises';
+import { BRIDGE_HUB, tapInterfaceName } from '../../supervisor.ts';
+import { ApiError, ERR, invalid } from '../errors.ts';
+import type { ApiContext, NicView } from '../context.ts';
+import type { Params } from '../params.ts';
+import { macBin, dt } from '../wire.ts';
+import { commit } from './common.ts';
+import type { Method } from './common.ts';
+
+/** Linux interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+const IFNAME_RE = /^(?!\.{1,2}$)[^/:\s]{1,15}$/;
+
+function ifname(p: Params, field: string, maxLen = 15): string {
+  const v = p.str(field, { required: true, max: 64 });
+  if (!IFNAME_RE.test(v) || Buffer.byteLength(v) > maxLen) throw invalid(field, `"${v}" is not a valid interface name (1..${maxLen} characters, no '/', ':' or spaces)`);
+  return v;
+}
+
+async function nics(ctx: ApiContext): Promise<NicView[]> {
+  if (ctx.system) return ctx.system.nics();
+  const names = await readdir('/sys/class/net').catch(() => [] as string[]);
+  return names.filter((n) => n !== 'lo').map((name) => ({ name, mac: '', carrier: false, speedMbps: null, mtu: 0, addresses: [], virtual: false }));
+}
+
+/**
+ * Hub port name → session name as the stock bridge shows it: "SID-LINK-<n>" for a cascade and
+ * "SID-LOCALBRIDGE-<n>" for a local bridge, n counting across both. sebridge appends the object's own name
+ * ("SID-LINK-1-hq") so a MAC can be traced to its cascade or NIC.
+ */
+function sessionNames(ctx: ApiContext): Map<string, string> {
+  const m = new Map<string, string>();
+  let n = 0;
+  for (const c of ctx.supervisor.cascades()) if (c.status) m.set(c.config.name, `SID-LINK-${++n}-${c.config.name}`);
+  for (const b of ctx.supervisor.bridges()) if (b.active) m.set(b.ifname, `SID-LOCALBRIDGE-${++n}-${b.config.device}`);
+  return m;
+}
+
+export const bridgeMethods: Record<string, Method> = {
+  EnumEthernet: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const list = (await nics(ctx)).filter((n) => !n.name.startsWith('tap_'));
+      return { NumItem_u32: list.length, EthList: list.map((n) => ({ DeviceName_str: n.name, NetworkConnectionName_utf: '' })) };
+    },
+  },
+  AddLocalBridge: {
+    access: 'admin',
+    async run(p, ctx) {
+      const hub = p.str('HubNameLB_str', { required: true });
+      if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `HubNameLB_str: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, 'HubNameLB_str');
+      const tapMode = p.bool('TapMode_bool');
+      // TAP devices are named tap_<name>, which must fit the kernel's 15 bytes.
+      const device = ifname(p, 'DeviceName_str', tapMode ? 15 - 'tap_'.length : 15);
+      const linuxBridgeName = p.str('LinuxBridge_str');
+      if (linuxBridgeName !== '' && !tapMode) throw invalid('LinuxBridge_str', 'joining a Linux bridge needs TapMode_bool true');
+      if (linuxBridgeName !== '') ifname(p, 'LinuxBridge_str');
+      const existing = ctx.config.get().bridges.find((b) => b.device === device);
+      if (!existing) {
+        await commit(ctx, (d) => void d.bridges.push({ device, tapMode, linuxBridge: linuxBridgeName || null }));
+      }
+      return { DeviceName_str: device, HubNameLB_str: BRIDGE_HUB, TapMode_bool: existing ? existing.tapMode : tapMode };
+    },
+  },
+  DeleteLocalBridge: {
+    access: 'admin',
+    async run(p, ctx) {
+      const device = p.str('DeviceName_str', { required: true, max: 64 });
+      p.str('HubNameLB_str', { required: true });
+      const existing = ctx.config.get().bridges.find((b) => b.device === device);
+      if (!existing) throw new ApiError(ERR.OBJECT_NOT_FOUND, `DeviceName_str: no local bridge on "${device}"`, 'DeviceName_str');
+      await commit(ctx, (d) => void (d.bridges = d.bridges.filter((b) => b.device !== device)));
+      return { DeviceName_str: device, HubNameLB_str: BRIDGE_HUB, TapMode_bool: false }; // the stock echo always says false
+    },
+  },
+  EnumLocalBridge: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const list = ctx.supervisor.bridges().map((b) => ({
+        DeviceName_str: b.config.device,
+        HubNameLB_str: BRIDGE_HUB,
+        Online_bool: true,
+        Active_bool: b.active && (b.status?.present ?? false),
+        TapMode_bool: b.config.tapMode,
+      }));
+      return { NumItem_u32: list.length, LocalBridgeList: list };
+    },
+  },
+  GetBridgeSupport: {
+    access: 'admin',
+    async run() {
+      return { IsBridgeSupportedOs_bool: true, IsWinPcapNeeded_bool: false };
+    },
+  },
+  EnumMacTable: {
+    access: 'admin',
+    async run(p, ctx) {
+      const hub = p.str('HubName_str', { required: true });
+      if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `HubName_str: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, 'HubName_str');
+      const now = ctx.now();
+      const sessions = sessionNames(ctx);
+      const rows = ctx.supervisor.hub.macTable().map((r, i) => {
+        const seen = now - r.ageMs;
+        return {
+          Key_u32: i + 1,
+          SessionName_str: sessions.get(r.port) ?? r.port,
+          MacAddress_bin: macBin(r.mac),
+          VlanId_u32: 0,
+          CreatedTime_dt: dt(seen),
+          UpdatedTime_dt: dt(seen),
+          RemoteItem_bool: false,
+          RemoteHostname_str: ctx.hostname,
+        };
+      });
+      return { HubName_str: BRIDGE_HUB, MacTable: rows };
+    },
+  },
+
+  // ---- sebridge's own methods ----
+
+  EnumEthernetEx: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const inUse = new Set(ctx.config.get().bridges.map((b) => b.device));
+      const list = (await nics(ctx)).map((n) => ({
+        DeviceName_str: n.name,
+        MacAddress_str: n.mac,
+        Carrier_bool: n.carrier,
+        SpeedMbps_u32: n.speedMbps ?? 0,
+        Mtu_u32: n.mtu,
+        Addresses_str: n.addresses.join(','),
+        Virtual_bool: n.virtual,
+        InUse_bool: inUse.has(n.name),
+      }));
+      return { EthList: list };
+    },
+  },
+  EnumLocalBridgeEx: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const list = ctx.supervisor.bridges().map((b) => {
+        const s = b.status;
+        return {
+          DeviceName_str: b.config.device,
+          InterfaceName_str: b.config.tapMode ? tapInterfaceName(b.config.device) : b.config.device,
+          TapMode_bool: b.config.tapMode,
+          LinuxBridge_str: b.config.linuxBridge ?? '',
+          Active_bool: b.active,
+          Online_bool: true,
+          Present_bool: s?.present ?? false,
+          Carrier_bool: s?.up ?? false,
+          SpeedMbps_u32: 0,
+          MacAddress_str: s?.mac ?? '',
+          FramesIn_u64: s?.framesIn ?? 0,
+          FramesOut_u64: s?.framesOut ?? 0,
+          BytesIn_u64: s?.bytesIn ?? 0,
+          BytesOut_u64: s?.bytesOut ?? 0,
+          DropList: Object.entries(s?.drops ?? {}).map(([reason, count]) => ({ Reason_str: reason, Count_u64: count })),
+          LastError_utf: b.lastError || s?.lastError || '',
+        };
+      });
+      return { LocalBridgeList: list };
+    },
+  },
+};

@@ -1,0 +1,344 @@
+import os from 'node:os';
+import { BRIDGE_HUB } from '../../supervisor.ts';
+import { ConfigError } from '../../../session/options.ts';
+import { unsupportedReason } from '../../cascade-options.ts';
+import type { AppConfig } from '../../config/types.ts';
+import { ApiError, ERR, invalid } from '../errors.ts';
+import type { ApiContext } from '../context.ts';
+import type { Params } from '../params.ts';
+import { dt } from '../wire.ts';
+import { commit } from './common.ts';
+import type { Method } from './common.ts';
+
+/** Identifies the product like the stock bridge's GetServerInfo does, with our own name and version. */
+const PRODUCT = 'sebridge VPN Bridge (SoftEther-compatible)';
+/** SoftEther's SERVER_TYPE_STANDALONE. */
+const SERVER_TYPE_STANDALONE = 0;
+/** SoftEther's OSTYPE_LINUX. */
+const OSTYPE_LINUX = 3100;
+
+function hubTotals(ctx: ApiContext) {
+  const stats = ctx.supervisor.hub.stats();
+  const t = stats.totals;
+  const cascades = ctx.supervisor.cascades();
+  const tcp = cascades.reduce((a, c) => a + (c.status?.connections.total ?? 0), 0);
+  const sessions = cascades.filter((c) => c.status?.state === 'online').length + ctx.supervisor.bridges().filter((b) => b.active).length;
+  return { t, tcp, sessions, macs: stats.macTable.size };
+}
+
+function traffic(t: { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }) {
+  // Counted as the hub sees its ports: "Recv" = from the ports into the hub, "Send" = out to them.
+  return {
+    'Recv.BroadcastBytes_u64': 0,
+    'Recv.BroadcastCount_u64': 0,
+    'Recv.UnicastBytes_u64': t.bytesIn,
+    'Recv.UnicastCount_u64': t.framesIn,
+    'Send.BroadcastBytes_u64': 0,
+    'Send.BroadcastCount_u64': 0,
+    'Send.UnicastBytes_u64': t.bytesOut,
+    'Send.UnicastCount_u64': t.framesOut,
+  };
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+async function replaceConfig(ctx: ApiContext, json: unknown): Promise<void> {
+  try {
+    await ctx.config.importConfig(json);
+  } catch (e) {
+    if (e instanceof ConfigError) throw invalid(`Config_utf ${e.field}`, e.message.replace(/^[^:]*:\s*/, ''));
+    throw e;
+  }
+  await ctx.supervisor.apply(ctx.config.get());
+}
+
+export const serverMethods: Record<string, Method> = {
+  Test: {
+    access: 'admin',
+    async run(p) {
+      // Like the stock server: StrValue is the decimal of IntValue; the 64-bit and Unicode values are echoed.
+      const n = p.num('IntValue_u32');
+      return { IntValue_u32: n, Int64Value_u64: p.num('Int64Value_u64', { max: Number.MAX_SAFE_INTEGER }), StrValue_str: String(n), UniStrValue_utf: p.str('UniStrValue_utf', { max: 1024 }) };
+    },
+  },
+  GetServerInfo: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const [major, minor] = ctx.version.split('.').map(Number);
+      return {
+        ServerProductName_str: PRODUCT,
+        ServerVersionString_str: `Version ${ctx.version}`,
+        ServerBuildInfoString_str: `sebridge ${ctx.version}, Node.js ${process.versions.node}`,
+        ServerVerInt_u32: (major || 0) * 100 + (minor || 0),
+        ServerBuildInt_u32: 0,
+        ServerHostName_str: ctx.hostname,
+        ServerType_u32: SERVER_TYPE_STANDALONE,
+        ServerBuildDate_dt: dt(ctx.startedAt),
+        ServerFamilyName_str: 'sebridge',
+        OsType_u32: OSTYPE_LINUX,
+        OsServicePack_u32: 0,
+        OsSystemName_str: 'Linux',
+        OsProductName_str: 'Linux',
+        OsVendorName_str: 'sebridge',
+        OsVersion_str: os.release(),
+        KernelName_str: 'Linux',
+        KernelVersion_str: os.release(),
+      };
+    },
+  },
+  GetServerStatus: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const { t, tcp, sessions, macs } = hubTotals(ctx);
+      const total = os.totalmem();
+      const free = os.freemem();
+      return {
+        ServerType_u32: SERVER_TYPE_STANDALONE,
+        NumHubTotal_u32: 1,
+        NumHubStandalone_u32: 1,
+        NumHubStatic_u32: 0,
+        NumHubDynamic_u32: 0,
+        NumSessionsTotal_u32: sessions,
+        NumSessionsLocal_u32: sessions,
+        NumSessionsRemote_u32: 0,
+        NumTcpConnections_u32: tcp,
+        NumTcpConnectionsLocal_u32: tcp,
+        NumTcpConnectionsRemote_u32: 0,
+        NumMacTables_u32: macs,
+        NumIpTables_u32: 0,
+        NumUsers_u32: 0,
+        NumGroups_u32: 0,
+        AssignedBridgeLicenses_u32: 0,
+        AssignedClientLicenses_u32: 0,
+        AssignedBridgeLicensesTotal_u32: 0,
+        AssignedClientLicensesTotal_u32: 0,
+        ...traffic(t),
+        CurrentTime_dt: dt(ctx.now()),
+        CurrentTick_u64: Math.round(performance.now()),
+        StartTime_dt: dt(ctx.startedAt),
+        TotalMemory_u64: total,
+        UsedMemory_u64: total - free,
+        FreeMemory_u64: free,
+        TotalPhys_u64: total,
+        UsedPhys_u64: total - free,
+        FreePhys_u64: free,
+      };
+    },
+  },
+  GetHubStatus: {
+    access: 'admin',
+    async run(p, ctx) {
+      const hub = p.str('HubName_str', { required: true });
+      if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `HubName_str: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, 'HubName_str');
+      const { t, sessions, macs } = hubTotals(ctx);
+      return {
+        HubName_str: BRIDGE_HUB,
+        Online_bool: true,
+        HubType_u32: 0,
+        NumSessions_u32: sessions,
+        NumSessionsClient_u32: 0,
+        NumSessionsBridge_u32: sessions,
+        NumAccessLists_u32: 0,
+        NumUsers_u32: 0,
+        NumGroups_u32: 0,
+        NumMacTables_u32: macs,
+        NumIpTables_u32: 0,
+        SecureNATEnabled_bool: false,
+        ...traffic(t),
+        LastCommTime_dt: dt(ctx.now()),
+        CreatedTime_dt: dt(ctx.startedAt),
+        LastLoginTime_dt: dt(ctx.startedAt),
+        NumLogin_u32: 0,
+      };
+    },
+  },
+  SetServerPassword: {
+    access: 'setup',
+    async run(p, ctx, caller) {
+      const pw = p.str('PlainTextPassword_str', { required: true, max: 255 });
+      // Before setup anyone on the network may set the first password; afterwards only an admin (the transport
+      // lets 'setup' callers through only while no password exists).
+      if (caller.kind === 'setup' && ctx.config.get().admin.passwordHash !== null) {
+        throw new ApiError(ERR.ACCESS_DENIED, 'the admin password is already set: log in to change it');
+      }
+      const hash = await ctx.hashAdminPassword(pw);
+      await ctx.config.update((d) => void (d.admin.passwordHash = hash));
+      // The stock server echoes the password and its hash here; a secret never leaves sebridge, so both are blank.
+      return { HashedPassword_bin: Buffer.alloc(20).toString('base64'), PlainTextPassword_str: '' };
+    },
+  },
+  GetCaps: {
+    access: 'admin',
+    async run() {
+      // The capabilities a SoftEther manager asks a VPN Bridge for before it shows its pages.
+      const caps: Array<[string, number]> = [
+        ['b_bridge', 1], ['b_local_bridge', 1], ['b_tap_supported', 1], ['b_support_cascade', 1],
+        ['b_support_cascade_cert', 1], ['b_support_config_hub', 0], ['b_vpn_client_connect', 0],
+        ['b_support_securenat', 0], ['b_support_ddns', 0], ['b_support_ipsec', 0], ['b_support_openvpn', 0],
+        ['i_max_hubs', 1], ['i_max_packet_size', 1600], ['i_max_mac_tables', 4096], ['b_support_cluster', 0],
+      ];
+      // The stock answer carries each capability twice: in CapsList and as a flat caps_<name>_u32 key.
+      const flat = Object.fromEntries(caps.map(([name, value]) => [`caps_${name}_u32`, value]));
+      return { CapsList: caps.map(([name, value]) => ({ CapsName_str: name, CapsValue_u32: value, CapsDescrption_utf: '' })), ...flat };
+    },
+  },
+  RebootServer: {
+    access: 'admin',
+    async run(p, ctx) {
+      const n = p.num('IntValue_u32');
+      // Answer first, then restart the services in-process (the API connection stays usable afterwards).
+      setImmediate(() => ctx.restart());
+      return { IntValue_u32: n };
+    },
+  },
+
+  // ---- sebridge's own methods ----
+
+  GetSetupState: {
+    access: 'setup',
+    async run(_p, ctx) {
+      return {
+        AdminPasswordSet_bool: ctx.config.get().admin.passwordHash !== null,
+        Version_str: ctx.version,
+        Hostname_str: ctx.hostname,
+        WebCertSha256_str: ctx.webCertSha256(),
+      };
+    },
+  },
+  GetSystemStatus: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const s = await ctx.system?.status(ctx.dataDir);
+      return {
+        Version_str: ctx.version,
+        Hostname_str: ctx.hostname,
+        CpuPercent_u32: Math.round(s?.cpuPercent ?? 0),
+        MemTotal_u64: s?.memTotal ?? os.totalmem(),
+        MemUsed_u64: s?.memUsed ?? os.totalmem() - os.freemem(),
+        TemperatureC_u32: Math.round(s?.temperatureC ?? 0),
+        HasTemperature_bool: s?.temperatureC !== null && s?.temperatureC !== undefined,
+        SystemUptime_u64: Math.round(s?.systemUptimeSec ?? os.uptime()),
+        ProcessUptime_u64: Math.round((ctx.now() - ctx.startedAt) / 1000),
+        ProcessRss_u64: process.memoryUsage.rss(),
+        EventLoopDelayP99Us_u32: Math.round(ctx.metrics?.eventLoopDelayP99Us() ?? 0),
+        DiskTotal_u64: s?.diskTotal ?? 0,
+        DiskUsed_u64: s?.diskUsed ?? 0,
+        ConfigWarnings_utf: ctx.config.startupWarnings.join('\n'),
+      };
+    },
+  },
+  GetHealth: {
+    access: 'admin',
+    async run(_p, ctx) {
+      return {
+        WarningList: (ctx.health?.warnings() ?? []).map((w) => ({
+          Code_str: w.code, Target_str: w.target, Severity_str: w.severity, Title_utf: w.title, Text_utf: w.text,
+          BrokenSince_dt: dt(w.brokenSince), ImpactsConnectivity_bool: w.impactsConnectivity,
+        })),
+      };
+    },
+  },
+  GetHealthHistory: {
+    access: 'admin',
+    async run(_p, ctx) {
+      return {
+        EventList: (ctx.health?.history() ?? []).map((e) => ({
+          Time_dt: dt(e.time), Code_str: e.code, Target_str: e.target, Severity_str: e.severity, Healthy_bool: e.healthy, Text_utf: e.text,
+        })),
+      };
+    },
+  },
+  GetHealthSettings: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const h = ctx.config.get().health;
+      return {
+        WebhookUrl_str: h.webhookUrl ?? '', CpuWarnPercent_u32: h.cpuWarnPercent, MemoryWarnPercent_u32: h.memoryWarnPercent,
+        DiskWarnPercent_u32: h.diskWarnPercent, TemperatureWarnC_u32: h.temperatureWarnC,
+      };
+    },
+  },
+  SetHealthSettings: {
+    access: 'admin',
+    async run(p, ctx) {
+      const cur = ctx.config.get().health;
+      const url = p.has('WebhookUrl_str') ? p.str('WebhookUrl_str', { max: 2048 }) : (cur.webhookUrl ?? '');
+      if (url !== '') {
+        let u: URL;
+        try {
+          u = new URL(url);
+        } catch {
+          throw invalid('WebhookUrl_str', 'must be an http:// or https:// URL');
+        }
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid('WebhookUrl_str', 'must be an http:// or https:// URL');
+      }
+      const next = {
+        webhookUrl: url || null,
+        cpuWarnPercent: p.num('CpuWarnPercent_u32', { min: 1, max: 100, def: cur.cpuWarnPercent }),
+        memoryWarnPercent: p.num('MemoryWarnPercent_u32', { min: 1, max: 100, def: cur.memoryWarnPercent }),
+        diskWarnPercent: p.num('DiskWarnPercent_u32', { min: 1, max: 100, def: cur.diskWarnPercent }),
+        temperatureWarnC: p.num('TemperatureWarnC_u32', { min: 30, max: 120, def: cur.temperatureWarnC }),
+      };
+      await commit(ctx, (d) => void (d.health = next));
+      return serverMethods.GetHealthSettings.run(p, ctx, { kind: 'admin', via: 'internal', address: '' });
+    },
+  },
+  GetLogs: {
+    access: 'admin',
+    async run(p, ctx) {
+      const minLevel = p.str('MinLevel_str') || 'debug';
+      if (!(LEVELS as readonly string[]).includes(minLevel)) throw invalid('MinLevel_str', `must be one of ${LEVELS.join(', ')}`);
+      const entries = ctx.logs?.query({ minLevel, text: p.str('Filter_utf'), max: p.num('Max_u32', { max: 5000, def: 500 }) || 500 }) ?? [];
+      return { LogList: entries.map((e) => ({ Time_dt: dt(e.time), Level_str: e.level, Message_utf: e.message, Object_str: e.object })) };
+    },
+  },
+  GetLogSettings: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const l = ctx.config.get().log;
+      return { Level_str: l.level, SyslogHost_str: l.syslog?.host ?? '', SyslogPort_u32: l.syslog?.port ?? 0 };
+    },
+  },
+  SetLogSettings: {
+    access: 'admin',
+    async run(p, ctx) {
+      const cur = ctx.config.get().log;
+      const level = (p.str('Level_str') || cur.level) as AppConfig['log']['level'];
+      if (!(LEVELS as readonly string[]).includes(level)) throw invalid('Level_str', `must be one of ${LEVELS.join(', ')}`);
+      const host = p.has('SyslogHost_str') ? p.str('SyslogHost_str') : (cur.syslog?.host ?? '');
+      const port = p.num('SyslogPort_u32', { max: 65535, def: cur.syslog?.port ?? 514 }) || 514;
+      if (host !== '' && !/^[A-Za-z0-9.:-]+$/.test(host)) throw invalid('SyslogHost_str', 'must be a host name or IP address');
+      await commit(ctx, (d) => void (d.log = { level, syslog: host ? { host, port } : null }));
+      return serverMethods.GetLogSettings.run(p, ctx, { kind: 'admin', via: 'internal', address: '' });
+    },
+  },
+  GetConfig: {
+    access: 'admin',
+    async run(p, ctx) {
+      const doc = ctx.config.exportConfig({ includeSecrets: p.bool('IncludeSecrets_bool') });
+      return { Config_utf: JSON.stringify(doc, null, 2) };
+    },
+  },
+  SetConfig: {
+    access: 'admin',
+    async run(p: Params, ctx) {
+      const text = p.str('Config_utf', { required: true, max: 512 * 1024 });
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw invalid('Config_utf', `is not valid JSON (${(e as Error).message})`);
+      }
+      // Refuse what the engine cannot run before anything is replaced.
+      const cascades = (json as { cascades?: unknown })?.cascades;
+      if (Array.isArray(cascades)) {
+        cascades.forEach((c, i) => {
+          const r = c && typeof c === 'object' && (c as { proxy?: unknown }).proxy ? unsupportedReason(c as never) : null;
+          if (r) throw new ApiError(ERR.NOT_SUPPORTED, `Config_utf cascades[${i}].${r.field}: ${r.message}`, 'Config_utf');
+        });
+      }
+      await replaceConfig(ctx, json);
+      return {};
+    },
+  },
+};

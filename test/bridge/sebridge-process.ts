@@ -49,13 +49,21 @@ export class SebridgeProcess {
   readonly #exited: Promise<void>;
   #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
-  constructor(lab: Lab, args: LinkArgs) {
-    const argv = [NODE, SEBRIDGE, 'link', '--server', args.server, '--hub', args.hub, '--user', args.user, '--password-env', PASSWORD_ENV];
-    if (args.bridge) argv.push('--bridge', args.bridge);
-    if (args.tap) argv.push('--tap', args.tap);
-    if (args.tapBridge) argv.push('--tap-bridge', args.tapBridge);
-    argv.push(...(args.extra ?? []));
-    const { child, output } = lab.spawn(argv, { env: { ...process.env, [PASSWORD_ENV]: args.password } });
+  /** `sebridge link` with these arguments, or any other sebridge command line (`{ argv: ['run', ...] }`). */
+  constructor(lab: Lab, args: LinkArgs | { argv: string[] }) {
+    let argv: string[];
+    let env: NodeJS.ProcessEnv = process.env;
+    if ('argv' in args) {
+      argv = [NODE, SEBRIDGE, ...args.argv];
+    } else {
+      argv = [NODE, SEBRIDGE, 'link', '--server', args.server, '--hub', args.hub, '--user', args.user, '--password-env', PASSWORD_ENV];
+      if (args.bridge) argv.push('--bridge', args.bridge);
+      if (args.tap) argv.push('--tap', args.tap);
+      if (args.tapBridge) argv.push('--tap-bridge', args.tapBridge);
+      argv.push(...(args.extra ?? []));
+      env = { ...process.env, [PASSWORD_ENV]: args.password };
+    }
+    const { child, output } = lab.spawn(argv, { env });
     this.child = child;
     this.#output = output;
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -72,6 +72,12 @@ const int = (min: number, max: number) => {
 const bool = () => v.boolean('must be true or false');
 const checked = (m: string, ok: (s: string) => boolean) => v.pipe(v.string(m), v.check(ok, m));
 const orNull = <S extends v.GenericSchema>(s: S) => v.nullable(s);
+/** valibot's object schemas take arrays for objects; a list where an object belongs is refused as such. */
+const obj = <E extends v.ObjectEntries>(entries: E, message: string) =>
+  v.pipe(
+    v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), message),
+    v.strictObject(entries, message),
+  );
 
 const hostSchema = () => checked('must be a host name or an IPv4/IPv6 address', isHost);
 const ifNameSchema = () =>
@@ -84,7 +90,7 @@ const item = (input: unknown, key: string | number, value: unknown): PathItem =>
 // ---- cascade -----------------------------------------------------------------------------------------------------
 
 const proxySchema = v.pipe(
-  v.strictObject(
+  obj(
     {
       type: v.picklist(['direct', 'http', 'socks4', 'socks5'], 'must be one of direct, http, socks4, socks5'),
       host: checked('must be empty or a host name or IPv4/IPv6 address', (s) => s === '' || isHost(s)),
@@ -105,7 +111,7 @@ const proxySchema = v.pipe(
 );
 
 const cascadeSchema = v.pipe(
-  v.strictObject(
+  obj(
     {
       name: checked(
         `must be 1 to ${MAX_NAME} characters, no control characters, not only spaces`,
@@ -154,7 +160,7 @@ const cascadeSchema = v.pipe(
 // ---- bridge ------------------------------------------------------------------------------------------------------
 
 const bridgeSchema = v.pipe(
-  v.strictObject(
+  obj(
     {
       device: ifNameSchema(),
       tapMode: bool(),
@@ -194,10 +200,10 @@ function unique<T>(field: string, key: (e: T) => string, what: string) {
 
 const percent = () => int(1, 100);
 
-export const configSchema = v.strictObject(
+export const configSchema = obj(
   {
     version: v.literal(1, 'must be 1'),
-    admin: v.strictObject(
+    admin: obj(
       {
         passwordHash: orNull(checked('must be a password hash string of 1 to 512 characters, or null', (s) => s.length >= 1 && s.length <= 512 && !CONTROL.test(s))),
       },
@@ -213,7 +219,7 @@ export const configSchema = v.strictObject(
       v.maxLength(MAX_BRIDGES, `must have at most ${MAX_BRIDGES} entries`),
       unique<BridgeConfig>('device', (b) => b.device, 'each device can be bridged once'),
     ),
-    health: v.strictObject(
+    health: obj(
       {
         webhookUrl: orNull(checked(`must be an http:// or https:// URL of at most ${MAX_URL} characters, or null`, isHttpUrl)),
         cpuWarnPercent: percent(),
@@ -223,10 +229,10 @@ export const configSchema = v.strictObject(
       },
       'must be an object',
     ),
-    log: v.strictObject(
+    log: obj(
       {
         level: v.picklist(['debug', 'info', 'warn', 'error'], 'must be one of debug, info, warn, error'),
-        syslog: v.nullable(v.strictObject({ host: hostSchema(), port: int(1, 65535) }, 'must be an object or null')),
+        syslog: v.nullable(obj({ host: hostSchema(), port: int(1, 65535) }, 'must be an object or null')),
       },
       'must be an object',
     ),

@@ -1,7 +1,7 @@
 import { access, chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
-import { writeFileAtomic } from '../atomic-write.ts';
+import { fsyncDir, writeFileAtomic } from '../atomic-write.ts';
 import { ConfigError } from '../../session/options.ts';
 import { migrate, MIGRATIONS, type Migration } from './migrations.ts';
 import { validateConfig } from './schema.ts';
@@ -134,7 +134,10 @@ export class ConfigFileAdapter implements Adapter<AppConfig> {
 
   async #prepareDir(): Promise<void> {
     const made = await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (made !== undefined) await chmod(this.dir, 0o700); // the umask must not widen or narrow it
+    if (made !== undefined) {
+      await chmod(this.dir, 0o700); // the umask must not widen or narrow it
+      await fsyncDir(dirname(made)); // the new directory's entry must survive a power cut too
+    }
     // Temporary files of writes interrupted by a kill or power cut (writeFileAtomic names them .<file>.<hex>.tmp).
     for (const name of await readdir(this.dir)) {
       if (/^\.config\.json(?:\.last-good)?\.[0-9a-f]{8}\.tmp$/.test(name)) await unlink(join(this.dir, name)).catch(() => {});
@@ -156,7 +159,9 @@ export class ConfigFileAdapter implements Adapter<AppConfig> {
     try {
       json = JSON.parse(text);
     } catch (e) {
-      return { kind: 'bad', reason: `not valid JSON: ${(e as Error).message}` };
+      // V8's message quotes the text around the error, which may be part of a secret: only the position is kept.
+      const at = /position (\d+)/.exec((e as Error).message);
+      return { kind: 'bad', reason: `not valid JSON${at ? ` (at character ${at[1]})` : ''}, ${text.length} characters` };
     }
     try {
       return { kind: 'ok', config: validateConfig(migrate(json, this.#migrations)), text };

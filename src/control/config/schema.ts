@@ -43,7 +43,7 @@ function isHashedPassword(s: string): boolean {
 
 /** One PEM block with the given labels: armour lines, base64 body lines, a DER SEQUENCE inside. */
 function isPem(s: string, labels: readonly string[]): boolean {
-  const m = /^-----BEGIN ([A-Z0-9 ]+)-----\r?\n((?:[A-Za-z0-9+/=]{1,76}\r?\n)+)-----END ([A-Z0-9 ]+)-----$/.exec(s.trim());
+  const m = /^-----BEGIN ([A-Z0-9 ]+)-----\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)-----END ([A-Z0-9 ]+)-----$/.exec(s.trim());
   if (!m || m[1] !== m[3] || !labels.includes(m[1]!)) return false;
   const der = Buffer.from(m[2]!.replace(/\s/g, ''), 'base64');
   return der.length >= 16 && der[0] === 0x30;

@@ -71,8 +71,8 @@ export function stripSecrets(config: AppConfig): PublicConfig {
 
 /**
  * Fill the secrets an imported document does not carry (keys absent) from `current`: a cascade's from the current
- * cascade of the same name (compared without case), else null, so that a required one then missing is named by
- * the validator. The admin password hash is never replaced by an import that has none (absent or null).
+ * cascade of the same name (compared without case; the password hash only if the user name is the same too), else
+ * null, so that a required one then missing is named by the validator. The admin password hash is never replaced by an import that has none (absent or null).
  * Works on (and returns) a copy; the input is not modified.
  */
 export function fillMissingSecrets(imported: unknown, current: AppConfig | null): unknown {
@@ -92,9 +92,13 @@ export function fillMissingSecrets(imported: unknown, current: AppConfig | null)
     for (const c of cascades) {
       if (!isObj(c)) continue;
       const same = typeof c['name'] === 'string' ? byName.get(c['name'].toLowerCase()) : undefined;
+      // The stored password hash covers the user name (SHA0(password || UPPER(username))): with another user name
+      // it would be wrong, so it is not kept and the validator asks for a new one.
+      const sameUser = same !== undefined && typeof c['username'] === 'string' && c['username'].toUpperCase() === same.username.toUpperCase();
       for (const p of SECRET_FIELDS.cascade) {
         if (has(c, p)) continue;
-        setAt(c, p, same ? (get(same, p) ?? null) : null);
+        const keep = same !== undefined && (p[0] !== 'hashedPassword' || sameUser);
+        setAt(c, p, keep ? (get(same, p) ?? null) : null);
       }
     }
   }

@@ -389,3 +389,39 @@ test('the adapter itself refuses to write an invalid document', async (t) => {
   await t.throwsAsync(adapter.write(bad), { instanceOf: ConfigError, message: /log\.level/ });
   t.deepEqual(await readdir(s.dir), []);
 });
+
+test('a kept password hash needs the same user name (the hash covers it); case does not matter', async (t) => {
+  const s = await setup(t);
+  const store = await s.open();
+  await store.update(replaceAll(fullConfig()));
+  const pub = JSON.parse(JSON.stringify(store.exportConfig({ includeSecrets: false })));
+  pub.cascades[0].username = 'BRIDGE1';
+  await store.importConfig(pub);
+  t.is(store.get().cascades[0]!.hashedPassword, fullConfig().cascades[0]!.hashedPassword);
+  pub.cascades[0].username = 'bridge2';
+  const err = await t.throwsAsync(store.importConfig(pub), { instanceOf: ConfigError });
+  t.is(err?.field, 'cascades[0].hashedPassword');
+  t.is(store.get().cascades[0]!.username, 'BRIDGE1');
+  await store.close();
+});
+
+test('prototype keys in an uploaded document are refused as unknown', async (t) => {
+  const s = await setup(t);
+  const store = await s.open();
+  const doc = JSON.parse(`{"__proto__": {"polluted": 1}, ${JSON.stringify(defaultConfig()).slice(1)}`);
+  t.is((await t.throwsAsync(store.importConfig(doc), { instanceOf: ConfigError }))?.field, '__proto__');
+  t.is(({} as Record<string, unknown>)['polluted'], undefined);
+  const doc2 = JSON.parse(`{"constructor": 1, ${JSON.stringify(defaultConfig()).slice(1)}`);
+  t.is((await t.throwsAsync(store.importConfig(doc2), { instanceOf: ConfigError }))?.field, 'constructor');
+  await store.close();
+});
+
+test('the warning for an unparsable file does not quote its text (it may hold a secret)', async (t) => {
+  const s = await setup(t);
+  await writeBoth(s, '{"admin": {"passwordHash": "TOPSECRETHASH" x', good());
+  const store = await s.open();
+  const w = store.startupWarnings.join('\n');
+  t.regex(w, /not valid JSON \(at character \d+\)/);
+  t.false(w.includes('TOPSECRET'), w);
+  await store.close();
+});

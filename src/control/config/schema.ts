@@ -28,7 +28,9 @@ const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\u0020-\u007e\u0080-\uffff]
 export function isHost(s: string): boolean {
   if (net.isIP(s) !== 0) return true;
   if (s.length === 0 || s.length > 253) return false;
-  return s.split('.').every((label) => HOST_LABEL.test(label));
+  const labels = s.split('.');
+  // An all-numeric last label is a mistyped address (256.1.1.1), not a name (RFC 3696 section 2).
+  return labels.every((label) => HOST_LABEL.test(label)) && !/^\d+$/.test(labels[labels.length - 1]!);
 }
 
 export function isInterfaceName(s: string): boolean {

@@ -64,6 +64,8 @@ const rows: Row[] = [
   ['cascades[1].host', (d) => (d.cascades[1].host = `${long(63)}.${long(63)}.${long(63)}.${long(63)}.com`)],
   ['cascades[1].host', (d) => (d.cascades[1].host = `${long(64)}.com`)],
   ['cascades[1].host', (d) => (d.cascades[1].host = 'https://vpn.example.com')],
+  ['cascades[1].host', (d) => (d.cascades[1].host = '256.1.1.1')],
+  ['cascades[1].host', (d) => (d.cascades[1].host = '[2001:db8::1]')],
   ['cascades[1].port', (d) => (d.cascades[1].port = 0), /from 1 to 65535 \(got 0\)/],
   ['cascades[1].port', (d) => (d.cascades[1].port = 65536)],
   ['cascades[1].port', (d) => (d.cascades[1].port = 443.5)],

@@ -14,12 +14,17 @@ export interface RpcAnswer {
  * daemon printed at start (what the README tells a user to compare), never "any certificate".
  */
 export class AdminClient {
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly certSha256: string,
-    readonly headers: Record<string, string> = {},
-  ) {}
+  readonly host: string;
+  readonly port: number;
+  readonly certSha256: string;
+  readonly headers: Record<string, string>;
+
+  constructor(host: string, port: number, certSha256: string, headers: Record<string, string> = {}) {
+    this.host = host;
+    this.port = port;
+    this.certSha256 = certSha256;
+    this.headers = headers;
+  }
 
   withPassword(password: string): AdminClient {
     return new AdminClient(this.host, this.port, this.certSha256, { 'X-VPNADMIN-PASSWORD': password });

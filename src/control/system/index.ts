@@ -1,0 +1,3 @@
+export * from './nics.ts';
+export * from './temperature.ts';
+export * from './system-info.ts';

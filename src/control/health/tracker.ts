@@ -134,6 +134,22 @@ export class HealthTracker extends EventEmitter {
     return [...(this.#broken.get(code)?.keys() ?? [])];
   }
 
+  /** Every unhealthy pair, visible or not (still within its time to visible, or hidden by a broken parent). */
+  states(): Array<{ code: string; target: string; brokenSince: string; visible: boolean; args: WarningArgs }> {
+    const out = [];
+    for (const [code, targets] of this.#broken) {
+      for (const [target, b] of targets) {
+        out.push({ code, target, brokenSince: new Date(b.since).toISOString(), visible: this.#visible.has(key(code, target)), args: b.args });
+      }
+    }
+    return out;
+  }
+
+  override on(event: 'change', listener: (change: HealthChange) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
   /** The warnings the UI shows now, most severe first, then oldest first. */
   visible(): VisibleWarning[] {
     const rank: Record<Severity, number> = { high: 0, medium: 1, low: 2 };

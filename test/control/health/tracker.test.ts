@@ -82,6 +82,10 @@ test('a broken parent for the same target hides the child; other targets are not
   t.deepEqual(tracker.visible().map((v) => `${v.code}/${v.target}`).sort(), ['child/c2', 'parent/c1']);
   t.like(changes.at(-2), { code: 'child', target: 'c1', healthy: true });
   t.true(tracker.isUnhealthy('child', 'c1'), 'hidden is not healthy');
+  t.deepEqual(
+    tracker.states().map((x) => `${x.code}/${x.target}:${x.visible}`).sort(),
+    ['child/c1:false', 'child/c2:true', 'parent/c1:true'],
+  );
   tracker.setHealthy('parent', 'c1');
   t.deepEqual(tracker.visible().map((v) => `${v.code}/${v.target}`).sort(), ['child/c1', 'child/c2']);
 });

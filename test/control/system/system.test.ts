@@ -156,3 +156,22 @@ test('listNics in a network namespace with a veth pair: no lo, veths virtual, ca
   t.like(nics[0], { carrier: true });
   t.like(nics[1], { adminUp: true, carrier: true });
 });
+
+test('configDirWritable: true for a writable directory; a clear reason otherwise; never writes a file', async (t) => {
+  const { configDirWritable } = await import('../../../src/control/system/config-writable.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'sebridge-cfg-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  t.true(await configDirWritable(dir));
+  t.deepEqual(await (await import('node:fs/promises')).readdir(dir), [], 'nothing written');
+  await t.throwsAsync(configDirWritable(join(dir, 'missing')), { message: /missing: ENOENT/ });
+  await t.throwsAsync(configDirWritable(dir, Number.MAX_SAFE_INTEGER), { message: /KiB free on the file system of/ });
+  if (isRoot) {
+    // A read-only bind mount in a private mount namespace (unshare): the mount never touches anyone else.
+    const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+      `mount --bind -o ro ${dir} ${dir} && mount -o remount,bind,ro ${dir} && ${process.execPath} -e "import('${fileURLToPath(new URL('../../../src/control/system/config-writable.ts', import.meta.url))}').then(m => m.configDirWritable('${dir}')).then(() => console.log('writable'), (e) => console.log(e.message))"`,
+    ], { timeout: 20_000 });
+    t.is(r.stdout.trim(), `${dir} is on a read-only file system`);
+  } else {
+    t.log('NOT RUN: the read-only mount case needs root (CI runs as root)');
+  }
+});

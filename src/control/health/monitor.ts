@@ -72,6 +72,7 @@ export class HealthMonitor {
   readonly #clockMemory = new ClockMemory();
   #tasks: ScheduledTask[] = [];
   #stopped = false;
+  readonly #ownsTracker: boolean;
   #linkBusy: Promise<void> | null = null;
   #systemBusy: Promise<void> | null = null;
   readonly #stats = { link: newGroupStats(), system: newGroupStats() };
@@ -80,6 +81,7 @@ export class HealthMonitor {
     this.#now = o.now ?? Date.now;
     this.#mono = o.monotonicNow ?? (() => performance.now());
     this.tracker = o.tracker ?? new HealthTracker({ warnables: WARNABLES, now: this.#now });
+    this.#ownsTracker = !o.tracker;
     this.#inputs = o.inputs;
     this.#linkSchedule = o.linkSchedule ?? '*/5 * * * * *';
     this.#systemSchedule = o.systemSchedule ?? '*/30 * * * * *';
@@ -117,7 +119,7 @@ export class HealthMonitor {
     this.#tasks = [];
     await Promise.all(tasks.map((t) => t.destroy()));
     await Promise.all([this.#linkBusy, this.#systemBusy]);
-    this.tracker.close();
+    if (this.#ownsTracker) this.tracker.close(); // a tracker the caller passed in stays theirs to close
     this.tracker.off('change', this.#onChange);
     await this.#webhook?.close();
   }

@@ -44,6 +44,17 @@ export function parseLevel(l: LevelName | number | string, field = 'level'): num
   throw new Error(`${field}: one of ${Object.keys(LEVELS).join(', ')}`);
 }
 
+/** Lower-cased searchable text per entry, built on the first text query that needs it (entries never change). */
+const searchText = new WeakMap<LogEntry, string>();
+function searchable(e: LogEntry): string {
+  let s = searchText.get(e);
+  if (s === undefined) {
+    s = `${e.msg}\u0000${JSON.stringify(e.fields)}`.toLowerCase();
+    searchText.set(e, s);
+  }
+  return s;
+}
+
 export class LogRing {
   readonly capacity: number;
   #buf: LogEntry[] = [];
@@ -88,7 +99,7 @@ export class LogRing {
       if (q.since !== undefined && e.seq <= q.since) break;
       if (e.level < min) continue;
       if (q.object !== undefined && e.object !== q.object) continue;
-      if (text && !e.msg.toLowerCase().includes(text) && !JSON.stringify(e.fields).toLowerCase().includes(text)) continue;
+      if (text && !searchable(e).includes(text)) continue;
       out.push(e);
     }
     return out.reverse();

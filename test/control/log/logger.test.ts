@@ -1,5 +1,6 @@
 import test from 'ava';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -185,4 +186,17 @@ test('redaction: a secret never reaches any sink (ring, file, syslog, extra stre
   }
   // Harmless fields survive.
   t.like(log.ring.query({ object: 'cascade/hq' })[0], { msg: 'child binding', fields: { password: '[redacted]' } });
+});
+
+test('logging returns before the file is written: no synchronous file I/O on the caller\'s path', async (t) => {
+  const dir = await tmp(t);
+  const path = join(dir, 'async.log');
+  const log = createLogger({ file: { path, maxBytes: 1 << 20, files: 2 } });
+  for (let i = 0; i < 500; i++) log.logger.info({ i }, 'line');
+  // Still in the same synchronous run: the file does not even exist yet (it is opened asynchronously), so no
+  // line was written synchronously. (existsSync is fine in a test; it is the check, not the code under test.)
+  t.false(existsSync(path));
+  t.is(log.stats().file!.queuedBytes > 0, true);
+  await log.close();
+  t.is((await readFile(path, 'utf8')).trim().split('\n').length, 500);
 });

@@ -4,8 +4,11 @@
  *
  * Checks never overlap: each group has a busy flag (node-cron's noOverlap as well); a tick that finds its group
  * still running is skipped and counted. Nothing blocks the loop: cascade/bridge snapshots are in-memory reads;
- * system facts and the config directory check are async (systeminformation's first CPU-load call takes ~0.5 s of
- * waiting, later ones well under 1 ms; memory ~2 ms; see src/control/system/).
+ * system facts and the config directory check are async. Measured on this 2-core VM (src/control/system/):
+ * systeminformation currentLoad() first call ~0.5 s of waiting (it needs a delta), later < 1 ms; mem() ~3 ms;
+ * statfs < 1 ms; a whole uncached SystemInfo.facts() 3-25 ms of waiting, loop stalls below ~5 ms. Not used
+ * because they block the loop with execSync: systeminformation networkInterfaces() (~100 ms stall per call
+ * here) and cpuTemperature() (12-27 ms stalls); sysfs readers replace them.
  */
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
@@ -16,7 +19,7 @@ import {
 } from './checks.ts';
 import type { HealthInputs, LinkCheckOptions } from './checks.ts';
 import { HealthTracker } from './tracker.ts';
-import type { HealthChange } from './tracker.ts';
+import type { HealthChange, HealthHistoryEntry, VisibleWarning } from './tracker.ts';
 import { HealthWebhook } from './webhook.ts';
 import type { WebhookStats } from './webhook.ts';
 import { CODES, WARNABLES } from './warnings.ts';
@@ -132,6 +135,11 @@ export class HealthMonitor {
       return;
     }
     this.#webhook.setUrl(url);
+  }
+
+  /** Everything the API shows: visible warnings, all unhealthy pairs, history, and the monitor's own counters. */
+  report(): { visible: VisibleWarning[]; unhealthy: ReturnType<HealthTracker['states']>; history: HealthHistoryEntry[]; stats: HealthMonitorStats } {
+    return { visible: this.tracker.visible(), unhealthy: this.tracker.states(), history: this.tracker.history(), stats: this.stats() };
   }
 
   stats(): HealthMonitorStats {

@@ -76,6 +76,10 @@ test('online with 0 connections becomes a visible high-severity warning after it
   await m.runLinkChecks();
   t.deepEqual(m.tracker.visible(), []);
   t.deepEqual(changes.map((c) => c.healthy), [false, true]);
+  const r = m.report();
+  t.deepEqual(r.visible, []);
+  t.deepEqual(r.history.map((h) => [h.code, h.healthy]), [['cascade-online-without-connections', false], ['cascade-online-without-connections', true]]);
+  t.is(r.stats.link.runs, 4);
   await m.stop();
 });
 

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -16,15 +17,15 @@ async function tmp(t: import('ava').ExecutionContext): Promise<string> {
 }
 
 /** A UDP receiver on 127.0.0.1 collecting datagrams. */
-async function udpReceiver(t: import('ava').ExecutionContext) {
-  const sock = createSocket('udp4');
+async function udpReceiver(t: import('ava').ExecutionContext, address = '127.0.0.1', family: 4 | 6 = 4) {
+  const sock = createSocket(family === 6 ? 'udp6' : 'udp4');
   const got: Buffer[] = [];
   const waiters: Array<() => void> = [];
   sock.on('message', (m) => {
     got.push(m);
     waiters.splice(0).forEach((w) => w());
   });
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => sock.bind(0, address, r));
   t.teardown(() => sock.close());
   const port = (sock.address() as AddressInfo).port;
   const waitFor = async (n: number) => {
@@ -42,7 +43,9 @@ const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\]) \uFEFF?
 
 test('syslog: RFC 5424 lines over UDP to 127.0.0.1, target changeable at runtime', async (t) => {
   const a = await udpReceiver(t);
-  const b = await udpReceiver(t);
+  // b is reached by name: bind it where "localhost" resolves on this machine (127.0.0.1 or ::1, both loopback).
+  const lo = await lookup('localhost');
+  const b = await udpReceiver(t, lo.address, lo.family as 4 | 6);
   const log = createLogger({ syslog: { host: '127.0.0.1', port: a.port } });
   t.teardown(() => log.close());
   await log.setSyslog({ host: '127.0.0.1', port: a.port, facility: 16 });

@@ -1,0 +1,3 @@
+export * from './rate-ring.ts';
+export * from './traffic-history.ts';
+export * from './loop-delay.ts';

@@ -5,13 +5,14 @@ import { serverCapability, type Capability } from '../harness/capability.ts';
 import { HarnessError } from '../harness/errors.ts';
 import { ensureMountTargets, jailedArgv } from '../harness/jail.ts';
 import { randomNames, type InstanceNames } from '../harness/names.ts';
-import { runChecked } from '../harness/run-command.ts';
+import { runChecked, runCommand } from '../harness/run-command.ts';
 import { protect } from '../harness/safety-net.ts';
 import { startServer, type SoftEtherServer } from '../harness/softether-server.ts';
 import { buildNetwork, makeInstanceDir, removeInstance } from '../harness/topology.ts';
 import { runVpncmd, runVpncmdScript, type VpncmdTarget } from '../harness/vpncmd.ts';
 import { LongChild } from '../../bench/lib/child.ts';
 import { VPNBRIDGE } from '../../bench/lib/softether-bridge.ts';
+import type { ConformanceTarget } from './calls.ts';
 import { jsonRpcClient, type RpcCallOptions, type RpcClient, type RpcReply } from './jsonrpc-client.ts';
 
 /**
@@ -53,6 +54,8 @@ export interface StockBridge {
   call(method: string, params?: Record<string, unknown>, opts?: RpcCallOptions): Promise<RpcReply>;
   readonly rpc: RpcClient;
   vpncmd(command: string, args?: string[], opts?: { hub?: string }): Promise<string>;
+  /** makes ARP broadcasts appear on lanDevice (from its peer, inside the bridge namespace) */
+  stimulateLan(): Promise<void>;
   logTail(maxChars?: number): string;
   stop(): Promise<void>;
 }
@@ -158,7 +161,7 @@ class Instance implements StockBridge {
   }
 
   async addUplink(server: SoftEtherServer): Promise<void> {
-    const up = await pickUplink([server.host, this.host]);
+    const up = await pickUplink([server.host, this.host, ...(this.lanPeer ? [this.lanPeer.target] : [])]);
     const bridgeEnd = `sebt${this.names.token}u`;
     const serverEnd = `sebt${this.names.token}v`;
     await runChecked(['ip', 'link', 'add', bridgeEnd, 'netns', this.netns, 'type', 'veth', 'peer', 'name', serverEnd, 'netns', server.netns]);
@@ -169,11 +172,27 @@ class Instance implements StockBridge {
     this.cascadeTarget = { host: up.server, port: server.port, hub: SERVER_HUB, user: SERVER_USER, password: randomBytes(9).toString('hex') };
   }
 
+  /**
+   * A veth pair inside the bridge namespace: `lanDevice` is what the bridge may bridge; its peer gets an address of
+   * a free test /30 so that pinging the other (unused) address of that /30 makes ARP broadcasts appear on the LAN
+   * (stimulateLan). Everything stays inside the namespace and whatever the bridge hub connects to.
+   */
   async addLan(): Promise<void> {
     const peer = `sebt${this.names.token}m`;
+    const lan = await pickUplink([this.host]);
     await runChecked(['ip', '-n', this.netns, 'link', 'add', this.lanDevice, 'type', 'veth', 'peer', 'name', peer]);
     await runChecked(['ip', '-n', this.netns, 'link', 'set', this.lanDevice, 'up']);
+    await runChecked(['ip', '-n', this.netns, 'addr', 'add', `${lan.client}/30`, 'dev', peer]);
     await runChecked(['ip', '-n', this.netns, 'link', 'set', peer, 'up']);
+    this.lanPeer = { dev: peer, target: lan.server };
+  }
+
+  lanPeer: { dev: string; target: string } | undefined;
+
+  async stimulateLan(): Promise<void> {
+    if (!this.lanPeer) return;
+    // One ping to an address nobody has: the kernel broadcasts ARP requests on the peer, i.e. into the bridge.
+    await runCommand(['ip', 'netns', 'exec', this.netns, 'ping', '-n', '-q', '-c', '1', '-W', '1', '-I', this.lanPeer.dev, this.lanPeer.target], { timeoutMs: 5000 });
   }
 
   stop(): Promise<void> {
@@ -236,4 +255,21 @@ export async function startStockBridge(opts: StockBridgeOptions = {}): Promise<S
     if (e instanceof HarnessError || !tail) throw e;
     throw new HarnessError(`startStockBridge failed: ${(e as Error).message}`, tail);
   }
+}
+
+/** The stock bridge as a target for the conformance calls (needs `withServer`, for the cascade). */
+export function conformanceTarget(bridge: StockBridge): ConformanceTarget {
+  const cascade = bridge.cascadeTarget;
+  if (!cascade) throw new HarnessError('conformanceTarget needs a bridge started with { withServer: true }');
+  return {
+    call: (method, params, opts) => bridge.call(method, params, opts),
+    context: {
+      hub: 'BRIDGE',
+      adminPassword: bridge.adminPassword,
+      lanDevice: bridge.lanDevice,
+      missingDevice: 'confnodev0',
+      cascade,
+      stimulateLan: () => bridge.stimulateLan(),
+    },
+  };
 }

@@ -170,6 +170,13 @@ export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
   { id: 'GetLink/unknown', method: 'GetLink', params: hubExLink('conf-nosuch'), expect: { kind: 'error', code: 29 } },
   { id: 'GetLink/no-name', method: 'GetLink', params: (ctx) => ({ HubName_Ex_str: ctx.hub }), expect: { kind: 'error', code: 29 } },
   { id: 'GetLink/no-params', method: 'GetLink', params: () => ({}), expect: { kind: 'error', code: 38 } },
+  { id: 'GetLink/hub-key-without-Ex', method: 'GetLink', params: hubLink(LINK_UP), expect: { kind: 'error', code: 38 } },
+  {
+    id: 'GetLink/name-case-insensitive', method: 'GetLink', params: hubExLink(LINK_UP.toUpperCase()), expect: { kind: 'result' },
+    check: (r) => expectValue(r, 'AccountName_utf', LINK_UP),
+  },
+  { id: 'CreateLink/unknown-hub', method: 'CreateLink', params: (ctx) => ({ ...linkParams(ctx, 'conf-x'), HubName_Ex_str: 'NOHUB' }), expect: { kind: 'error', code: 8 } },
+  { id: 'CreateLink/empty-name', method: 'CreateLink', params: (ctx) => linkParams(ctx, ''), expect: { kind: 'error', code: 23 }, quirk: 'stock answers "internal error" (23) for an empty name' },
   { id: 'SetLink', method: 'SetLink', params: (ctx) => linkParams(ctx, LINK_UP, { MaxConnection_u32: 2 }), expect: { kind: 'result' } },
   { id: 'SetLink/unknown', method: 'SetLink', params: (ctx) => linkParams(ctx, 'conf-nosuch'), expect: { kind: 'error', code: 29 } },
   {
@@ -243,6 +250,9 @@ export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
   { id: 'GetHubStatus/wrong-key', method: 'GetHubStatus', params: (ctx) => ({ HubName_Ex_str: ctx.hub }), expect: { kind: 'error', code: 38 } },
   { id: 'DeleteLocalBridge/tap', method: 'DeleteLocalBridge', params: (ctx) => ({ DeviceName_str: TAP_NAME, HubNameLB_str: ctx.hub }), expect: { kind: 'result' } },
   { id: 'DeleteLocalBridge/missing-device', method: 'DeleteLocalBridge', params: (ctx) => ({ DeviceName_str: ctx.missingDevice, HubNameLB_str: ctx.hub }), expect: { kind: 'result' } },
+  { id: 'AddLocalBridge/empty-device', method: 'AddLocalBridge', params: (ctx) => ({ DeviceName_str: '', HubNameLB_str: ctx.hub, TapMode_bool: false }), expect: { kind: 'error', code: 38 } },
+  { id: 'AddLocalBridge/unknown-hub', method: 'AddLocalBridge', params: (ctx) => ({ DeviceName_str: ctx.lanDevice, HubNameLB_str: 'NOHUB', TapMode_bool: false }), expect: { kind: 'result' } },
+  { id: 'DeleteLocalBridge/unknown-hub', method: 'DeleteLocalBridge', params: (ctx) => ({ DeviceName_str: ctx.lanDevice, HubNameLB_str: 'NOHUB' }), expect: { kind: 'result' } },
   { id: 'DeleteLocalBridge/never-added', method: 'DeleteLocalBridge', params: (ctx) => ({ DeviceName_str: 'confnever0', HubNameLB_str: ctx.hub }), expect: { kind: 'error', code: 29 } },
 
   // --- rename, offline, delete
@@ -261,6 +271,10 @@ export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
   { id: 'error/unknown-method', method: 'NoSuchMethod', params: () => ({}), expect: { kind: 'error', code: 33 } },
   { id: 'error/not-json', method: 'Test', params: () => ({}), rawBody: '{not json', expect: { kind: 'error', code: 38 } },
   { id: 'error/no-params-member', method: 'Test', params: () => ({}), rawBody: '{"jsonrpc":"2.0","id":"x","method":"Test"}', expect: { kind: 'error', code: 38 } },
+  { id: 'error/params-not-object', method: 'Test', params: () => ({}), rawBody: '{"jsonrpc":"2.0","id":"x","method":"Test","params":[]}', expect: { kind: 'error', code: 38 } },
+  { id: 'error/no-method', method: 'Test', params: () => ({}), rawBody: '{"jsonrpc":"2.0","id":"x","params":{}}', expect: { kind: 'error', code: 38 } },
+  { id: 'error/batch', method: 'Test', params: () => ({}), rawBody: '[{"jsonrpc":"2.0","id":"x","method":"Test","params":{}}]', expect: { kind: 'error', code: 38 }, quirk: 'stock treats a JSON-RPC batch as a parse error' },
+  { id: 'error/hub-management-unsupported', method: 'CreateHub', params: () => ({ HubName_str: 'HUB2', Online_bool: true, HubType_u32: 0 }), expect: { kind: 'error', code: 33 } },
   { id: 'auth/wrong-password', method: 'Test', params: () => ({}), auth: () => ({ kind: 'password', password: 'conf-wrong-password' }), expect: { kind: 'http', status: 401 } },
   { id: 'auth/none', method: 'Test', params: () => ({}), auth: () => ({ kind: 'none' }), expect: { kind: 'http', status: 401 } },
   { id: 'auth/hub-admin-without-hub-password', method: 'Test', params: () => ({}), auth: (ctx) => ({ kind: 'password', password: ctx.adminPassword, hub: ctx.hub }), expect: { kind: 'http', status: 401 } },

@@ -82,12 +82,12 @@ export function stockBridgeCapability(): Capability {
   return { ok: true };
 }
 
-async function pickUplink(avoid: string[]): Promise<Slash30> {
+async function pickTestSlash30(avoid: string[]): Promise<Slash30> {
   for (let i = 0; i < 16; i++) {
     const s = await pickFreeSlash30();
     if (!avoid.some((ip) => overlaps(ip, 32, s.network, 30))) return s;
   }
-  throw new HarnessError('no free /30 for the uplink');
+  throw new HarnessError('no free test /30 apart from the addresses in use');
 }
 
 class Instance implements StockBridge {
@@ -161,7 +161,7 @@ class Instance implements StockBridge {
   }
 
   async addUplink(server: SoftEtherServer): Promise<void> {
-    const up = await pickUplink([server.host, this.host, ...(this.lanPeer ? [this.lanPeer.target] : [])]);
+    const up = await pickTestSlash30([server.host, this.host, ...(this.lanPeer ? [this.lanPeer.target] : [])]);
     const bridgeEnd = `sebt${this.names.token}u`;
     const serverEnd = `sebt${this.names.token}v`;
     await runChecked(['ip', 'link', 'add', bridgeEnd, 'netns', this.netns, 'type', 'veth', 'peer', 'name', serverEnd, 'netns', server.netns]);
@@ -179,7 +179,7 @@ class Instance implements StockBridge {
    */
   async addLan(): Promise<void> {
     const peer = `sebt${this.names.token}m`;
-    const lan = await pickUplink([this.host]);
+    const lan = await pickTestSlash30([this.host]);
     await runChecked(['ip', '-n', this.netns, 'link', 'add', this.lanDevice, 'type', 'veth', 'peer', 'name', peer]);
     await runChecked(['ip', '-n', this.netns, 'link', 'set', this.lanDevice, 'up']);
     await runChecked(['ip', '-n', this.netns, 'addr', 'add', `${lan.client}/30`, 'dev', peer]);

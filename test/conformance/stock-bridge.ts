@@ -7,12 +7,13 @@ import { ensureMountTargets, jailedArgv } from '../harness/jail.ts';
 import { randomNames, type InstanceNames } from '../harness/names.ts';
 import { runChecked, runCommand } from '../harness/run-command.ts';
 import { protect } from '../harness/safety-net.ts';
-import { startServer, type SoftEtherServer } from '../harness/softether-server.ts';
+import type { SoftEtherServer } from '../harness/softether-server.ts';
 import { buildNetwork, makeInstanceDir, removeInstance } from '../harness/topology.ts';
 import { runVpncmd, runVpncmdScript, type VpncmdTarget } from '../harness/vpncmd.ts';
 import { LongChild } from '../../bench/lib/child.ts';
 import { VPNBRIDGE } from '../../bench/lib/softether-bridge.ts';
-import type { ConformanceTarget } from './calls.ts';
+import type { CallContext, ConformanceTarget } from './calls.ts';
+import { startCascadeServer } from './cascade-server.ts';
 import { jsonRpcClient, type RpcCallOptions, type RpcClient, type RpcReply } from './jsonrpc-client.ts';
 
 /**
@@ -29,14 +30,8 @@ import { jsonRpcClient, type RpcCallOptions, type RpcClient, type RpcReply } fro
  *
  * The admin password is set with vpncmd from inside the namespace (see setUp).
  */
-export interface CascadeTarget {
-  /** the server's uplink address as the bridge sees it */
-  host: string;
-  port: number;
-  hub: string;
-  user: string;
-  password: string;
-}
+/** Where the cascade dials (the server's uplink address as the bridge sees it), and with which account. */
+export type CascadeTarget = CallContext['cascade'];
 
 export interface StockBridge {
   readonly netns: string;
@@ -67,8 +62,6 @@ export interface StockBridgeOptions {
 }
 
 const ADMIN_PORT = 5555;
-export const SERVER_HUB = 'CONF';
-const SERVER_USER = 'linkuser';
 
 /** Can this machine run the stock bridge (the reason is for a LOUD skip)? */
 export function stockBridgeCapability(): Capability {
@@ -160,7 +153,8 @@ class Instance implements StockBridge {
     await runVpncmdScript(this.vpncmdTarget, [...['443', '992', '1194'].map((p) => ['ListenerDelete', p]), ['KeepDisable']]);
   }
 
-  async addUplink(server: SoftEtherServer): Promise<void> {
+  /** A veth between the bridge's and the server's namespaces; the cascade then dials the server's end. */
+  async addUplink(server: SoftEtherServer, cascade: CascadeTarget): Promise<void> {
     const up = await pickTestSlash30([server.host, this.host, ...(this.lanPeer ? [this.lanPeer.target] : [])]);
     const bridgeEnd = `sebt${this.names.token}u`;
     const serverEnd = `sebt${this.names.token}v`;
@@ -169,7 +163,7 @@ class Instance implements StockBridge {
     await runChecked(['ip', '-n', server.netns, 'link', 'set', serverEnd, 'up']);
     await runChecked(['ip', '-n', this.netns, 'addr', 'add', `${up.client}/30`, 'dev', bridgeEnd]);
     await runChecked(['ip', '-n', this.netns, 'link', 'set', bridgeEnd, 'up']);
-    this.cascadeTarget = { host: up.server, port: server.port, hub: SERVER_HUB, user: SERVER_USER, password: randomBytes(9).toString('hex') };
+    this.cascadeTarget = { ...cascade, host: up.server };
   }
 
   /**
@@ -230,7 +224,8 @@ export async function startStockBridge(opts: StockBridgeOptions = {}): Promise<S
   const cap = stockBridgeCapability();
   if (!cap.ok) throw new HarnessError(`cannot run the stock vpnbridge here: ${cap.reason}`);
   ensureMountTargets();
-  const server = opts.withServer ? await startServer() : undefined;
+  const started = opts.withServer ? await startCascadeServer() : undefined;
+  const server = started?.server;
   let inst: Instance | undefined;
   try {
     const names = randomNames();
@@ -240,11 +235,7 @@ export async function startStockBridge(opts: StockBridgeOptions = {}): Promise<S
     makeInstanceDir(names);
     await buildNetwork(names, net);
     await inst.addLan();
-    if (server) {
-      await inst.addUplink(server);
-      await server.createHub(SERVER_HUB);
-      await server.createPasswordUser(SERVER_HUB, SERVER_USER, inst.cascadeTarget!.password);
-    }
+    if (started) await inst.addUplink(started.server, started.cascade);
     await inst.launch();
     await inst.setUp(opts.adminPassword ?? randomBytes(12).toString('hex'));
     return inst;

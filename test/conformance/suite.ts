@@ -20,8 +20,13 @@ export interface SuiteOptions {
  * bridge's recorded shape. A second target (sebridge) plugs in with:
  *
  *   conformanceSuite({ title: 'sebridge', capability, skipQuirks: ['auth/empty-hub-header'], start: async () => {
- *     const app = await startSebridge(...);
- *     return { stop: () => app.stop(), target: { call: jsonRpcClient({ host, port, auth }).call, context: {...} } };
+ *     const { server, cascade } = await startCascadeServer();           // cascade-server.ts
+ *     const app = await startSebridge(...);                             // with a LAN device it may bridge
+ *     const rpc = jsonRpcClient({ host, port, auth: { kind: 'password', password } });
+ *     return {
+ *       stop: async () => { await app.stop(); await server.stop(); },
+ *       target: { call: rpc.call, context: { hub: 'BRIDGE', adminPassword: password, lanDevice, missingDevice: 'confnodev0', cascade } },
+ *     };
  *   } });
  */
 export function conformanceSuite(opts: SuiteOptions): void {

@@ -35,6 +35,8 @@ export type CascadeTarget = CallContext['cascade'];
 
 export interface StockBridge {
   readonly netns: string;
+  /** private directory holding the bridge's lib/ log/ run/ tmp/ */
+  readonly dir: string;
   /** the bridge's address as the test process sees it */
   readonly host: string;
   readonly port: number;
@@ -85,6 +87,7 @@ async function pickTestSlash30(avoid: string[]): Promise<Slash30> {
 
 class Instance implements StockBridge {
   readonly netns: string;
+  readonly dir: string;
   readonly host: string;
   readonly port = ADMIN_PORT;
   readonly lanDevice: string;
@@ -101,6 +104,7 @@ class Instance implements StockBridge {
   constructor(names: InstanceNames, net: Slash30) {
     this.names = names;
     this.netns = names.netns;
+    this.dir = names.dir;
     this.host = net.server;
     this.lanDevice = `sebt${names.token}l`;
     const self = this;

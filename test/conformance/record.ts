@@ -1,12 +1,24 @@
 /**
  * Records expected-shapes.json from Debian's stock vpnbridge: starts it (with a real vpnserver to cascade to), runs
  * every conformance call, refuses to write when any answer differs from what calls.ts declares, and writes the
- * shapes. Run as root:  node test/conformance/record.ts [--check]   (--check: compare with the file, write nothing)
+ * shapes (and stock-samples.json, the values of that run, for reading). Run as root:  node test/conformance/record.ts [--check]   (--check: compare with the file, write nothing)
  */
 import { writeFileAtomic } from '../../src/control/atomic-write.ts';
-import { describeObservation, runConformance } from './calls.ts';
+import { fileURLToPath } from 'node:url';
+import { describeObservation, runConformance, type Observation } from './calls.ts';
 import { compareWithRecorded, EXPECTED_PATH, readExpected, recordOutcomes } from './expected.ts';
 import { conformanceTarget, startStockBridge, stockBridgeCapability } from './stock-bridge.ts';
+
+const SAMPLES_PATH = fileURLToPath(new URL('./stock-samples.json', import.meta.url));
+const SAMPLES_NOTE = 'One run of the conformance calls against the stock bridge, for reading (values differ run to run; tests use expected-shapes.json). Plaintext passwords are replaced by "<redacted>".';
+
+/** The observation with plaintext passwords blanked (they are random per run, but never belong in a file). */
+function sampleOf(o: Observation): unknown {
+  if (o.kind !== 'result') return o;
+  const redact = (v: unknown, k: string): unknown => (/Password.*_str$/.test(k) && typeof v === 'string' && v !== '' ? '<redacted>' : v);
+  const result = Object.fromEntries(Object.entries(o.result).map(([k, v]) => [k, redact(v, k)]));
+  return { kind: 'result', result };
+}
 
 const cap = stockBridgeCapability();
 if (!cap.ok) {
@@ -42,6 +54,9 @@ try {
     });
     await writeFileAtomic(EXPECTED_PATH, `${JSON.stringify(file, null, 1)}\n`, 0o644);
     console.log(`wrote ${Object.keys(file.calls).length} calls to ${EXPECTED_PATH}`);
+    const samples = Object.fromEntries(outcomes.map((o) => [o.call.id, sampleOf(o.observation)]));
+    await writeFileAtomic(SAMPLES_PATH, `${JSON.stringify({ recordedFrom: file.recordedFrom, note: SAMPLES_NOTE, samples }, null, 1)}\n`, 0o644);
+    console.log(`wrote value samples to ${SAMPLES_PATH}`);
   }
 } catch (e) {
   failed = true;

@@ -119,7 +119,7 @@ function list(result: Record<string, unknown>, key: string): Array<Record<string
 }
 
 const ZERO_TIME = '1970-01-01T09:00:00.000Z';
-const SECRET_FREE_NOTE = 'echoes secrets (admin or link password) on read; a target may blank the values but keeps the keys';
+const SECRET_ECHO_QUIRK = 'echoes secrets (admin or link password) on read; a target may blank the values but keeps the keys';
 
 export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
   // --- read-only server information
@@ -150,7 +150,7 @@ export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
   { id: 'GetHubStatus', method: 'GetHubStatus', params: (ctx) => ({ HubName_str: ctx.hub }), expect: { kind: 'result' }, check: (r, ctx) => expectValue(r, 'HubName_str', ctx.hub) },
   {
     id: 'SetServerPassword', method: 'SetServerPassword', params: (ctx) => ({ PlainTextPassword_str: ctx.adminPassword }), expect: { kind: 'result' },
-    quirk: SECRET_FREE_NOTE,
+    quirk: SECRET_ECHO_QUIRK,
   },
 
   // --- cascades (links)
@@ -158,7 +158,7 @@ export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
     id: 'CreateLink/hashed', method: 'CreateLink', params: (ctx) => linkParams(ctx, LINK_UP), expect: { kind: 'result' },
     check: (r) => [...expectValue(r, 'AccountName_utf', LINK_UP), ...expectValue(r, 'Online_bool', false)],
   },
-  { id: 'CreateLink/plain', method: 'CreateLink', params: (ctx) => plainLinkParams(ctx, LINK_PLAIN), expect: { kind: 'result' }, quirk: SECRET_FREE_NOTE },
+  { id: 'CreateLink/plain', method: 'CreateLink', params: (ctx) => plainLinkParams(ctx, LINK_PLAIN), expect: { kind: 'result' }, quirk: SECRET_ECHO_QUIRK },
   { id: 'CreateLink/refused-port', method: 'CreateLink', params: (ctx) => linkParams(ctx, LINK_REFUSED, { Port_u32: 1 }), expect: { kind: 'result' } },
   { id: 'CreateLink/duplicate', method: 'CreateLink', params: (ctx) => linkParams(ctx, LINK_UP), expect: { kind: 'error', code: 59 } },
   { id: 'CreateLink/only-hub', method: 'CreateLink', params: (ctx) => ({ HubName_Ex_str: ctx.hub }), expect: { kind: 'error', code: 23 }, quirk: 'stock answers "internal error" (23) where 38 would be more telling' },
@@ -166,7 +166,7 @@ export const CONFORMANCE_CALLS: readonly ConformanceCall[] = [
     id: 'GetLink/hashed', method: 'GetLink', params: hubExLink(LINK_UP), expect: { kind: 'result' },
     check: (r) => [...expectValue(r, 'Online_bool', false), ...expectValue(r, 'NumRetry_u32', 4294967295), ...expectValue(r, 'RetryInterval_u32', 10), ...expectValue(r, 'RequireBridgeRoutingMode_bool', true)],
   },
-  { id: 'GetLink/plain', method: 'GetLink', params: hubExLink(LINK_PLAIN), expect: { kind: 'result' }, quirk: SECRET_FREE_NOTE },
+  { id: 'GetLink/plain', method: 'GetLink', params: hubExLink(LINK_PLAIN), expect: { kind: 'result' }, quirk: SECRET_ECHO_QUIRK },
   { id: 'GetLink/unknown', method: 'GetLink', params: hubExLink('conf-nosuch'), expect: { kind: 'error', code: 29 } },
   { id: 'GetLink/no-name', method: 'GetLink', params: (ctx) => ({ HubName_Ex_str: ctx.hub }), expect: { kind: 'error', code: 29 } },
   { id: 'GetLink/no-params', method: 'GetLink', params: () => ({}), expect: { kind: 'error', code: 38 } },

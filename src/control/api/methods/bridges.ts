@@ -4,7 +4,7 @@ import { ApiError, ERR, invalid } from '../errors.ts';
 import type { ApiContext, NicView } from '../context.ts';
 import type { Params } from '../params.ts';
 import { macBin, dt } from '../wire.ts';
-import { commit } from './common.ts';
+import { commit, requireBridgeHub } from './common.ts';
 import type { Method } from './common.ts';
 
 /** Linux interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
@@ -46,8 +46,8 @@ export const bridgeMethods: Record<string, Method> = {
   AddLocalBridge: {
     access: 'admin',
     async run(p, ctx) {
-      const hub = p.str('HubNameLB_str', { required: true });
-      if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `HubNameLB_str: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, 'HubNameLB_str');
+      // The stock bridge stores a bridge to a hub that does not exist (it can never work); sebridge refuses it.
+      requireBridgeHub(p, 'HubNameLB_str');
       const tapMode = p.bool('TapMode_bool');
       // TAP devices are named tap_<name>, which must fit the kernel's 15 bytes.
       const device = ifname(p, 'DeviceName_str', tapMode ? 15 - 'tap_'.length : 15);
@@ -65,7 +65,7 @@ export const bridgeMethods: Record<string, Method> = {
     access: 'admin',
     async run(p, ctx) {
       const device = p.str('DeviceName_str', { required: true, max: 64 });
-      p.str('HubNameLB_str', { required: true });
+      requireBridgeHub(p, 'HubNameLB_str');
       const existing = ctx.config.get().bridges.find((b) => b.device === device);
       if (!existing) throw new ApiError(ERR.OBJECT_NOT_FOUND, `DeviceName_str: no local bridge on "${device}"`, 'DeviceName_str');
       await commit(ctx, (d) => void (d.bridges = d.bridges.filter((b) => b.device !== device)));
@@ -94,8 +94,7 @@ export const bridgeMethods: Record<string, Method> = {
   EnumMacTable: {
     access: 'admin',
     async run(p, ctx) {
-      const hub = p.str('HubName_str', { required: true });
-      if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `HubName_str: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, 'HubName_str');
+      requireBridgeHub(p, 'HubName_str');
       const now = ctx.now();
       const sessions = sessionNames(ctx);
       const rows = ctx.supervisor.hub.macTable().map((r, i) => {
@@ -112,6 +111,36 @@ export const bridgeMethods: Record<string, Method> = {
         };
       });
       return { HubName_str: BRIDGE_HUB, MacTable: rows };
+    },
+  },
+
+  EnumSession: {
+    access: 'admin',
+    async run(p, ctx) {
+      requireBridgeHub(p, 'HubName_str');
+      const names = sessionNames(ctx);
+      const list = [
+        ...ctx.supervisor.cascades().filter((c) => c.status).map((c) => ({
+          name: names.get(c.config.name) ?? c.config.name, user: 'Cascade', link: true, bridge: false,
+          tcp: c.status!.connections.total, max: c.config.maxConnections, created: c.startedAt,
+          packets: c.status!.traffic.framesIn + c.status!.traffic.framesOut, bytes: c.status!.traffic.bytesIn + c.status!.traffic.bytesOut,
+        })),
+        ...ctx.supervisor.bridges().filter((b) => b.active).map((b) => ({
+          name: names.get(b.ifname) ?? b.ifname, user: 'Local Bridge', link: false, bridge: true, tcp: 0, max: 0, created: ctx.startedAt,
+          packets: (b.status?.framesIn ?? 0) + (b.status?.framesOut ?? 0), bytes: (b.status?.bytesIn ?? 0) + (b.status?.bytesOut ?? 0),
+        })),
+      ];
+      return {
+        HubName_str: BRIDGE_HUB,
+        SessionList: list.map((s) => ({
+          Name_str: s.name, RemoteSession_bool: false, RemoteHostname_str: ctx.hostname, Username_str: s.user,
+          ClientIP_ip: '0.0.0.0', Ip_ip: '0.0.0.0', Hostname_str: '', MaxNumTcp_u32: s.max, CurrentNumTcp_u32: s.tcp,
+          PacketSize_u64: s.bytes, PacketNum_u64: s.packets, LinkMode_bool: s.link, SecureNATMode_bool: false,
+          BridgeMode_bool: s.bridge, Layer3Mode_bool: false, Client_BridgeMode_bool: s.link, Client_MonitorMode_bool: false,
+          VLanId_u32: 0, UniqueId_bin: Buffer.alloc(16).toString('base64'), CreatedTime_dt: dt(s.created),
+          LastCommTime_dt: dt(ctx.now()), IsDormantEnabled_bool: false, IsDormant_bool: false, LastCommDormant_dt: dt(null),
+        })),
+      };
     },
   },
 

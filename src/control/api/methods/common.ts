@@ -16,6 +16,8 @@ export interface Method {
 /** The virtual hub named in a request must be the bridge's one hub (SoftEther: error 8 otherwise). */
 export function requireBridgeHub(p: Params, field: string): void {
   const hub = p.str(field);
+  // Like the stock server: a missing hub name is an invalid parameter (38), a wrong one "hub not found" (8).
+  if (hub === '') throw new ApiError(ERR.INVALID_PARAMETER, `${field}: the Virtual Hub name is required ("${BRIDGE_HUB}")`, field);
   if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `${field}: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, field);
 }
 

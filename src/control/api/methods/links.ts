@@ -204,7 +204,8 @@ function lastErrorOf(v: CascadeView): { code: number; text: string; hint: string
   return { code: e.code ?? 1, text, hint, at: e.at };
 }
 
-const nameParam = (p: Params) => p.str('AccountName_utf', { required: true });
+/** A missing link name finds no link (29), as on the stock server. */
+const nameParam = (p: Params) => p.str('AccountName_utf');
 
 export const linkMethods: Record<string, Method> = {
   CreateLink: {

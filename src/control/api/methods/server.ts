@@ -7,7 +7,7 @@ import { ApiError, ERR, invalid } from '../errors.ts';
 import type { ApiContext } from '../context.ts';
 import type { Params } from '../params.ts';
 import { dt } from '../wire.ts';
-import { commit } from './common.ts';
+import { commit, requireBridgeHub } from './common.ts';
 import type { Method } from './common.ts';
 
 /** Identifies the product like the stock bridge's GetServerInfo does, with our own name and version. */
@@ -125,11 +125,24 @@ export const serverMethods: Record<string, Method> = {
       };
     },
   },
+  EnumHub: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const { t, sessions, macs } = hubTotals(ctx);
+      const ex = Object.fromEntries(Object.entries(traffic(t)).map(([k, v]) => [`Ex.${k}`, v]));
+      return {
+        HubList: [{
+          HubName_str: BRIDGE_HUB, Online_bool: true, HubType_u32: 0, NumSessions_u32: sessions, NumUsers_u32: 0,
+          NumGroups_u32: 0, NumMacTables_u32: macs, NumIpTables_u32: 0, LastCommTime_dt: dt(ctx.now()),
+          CreatedTime_dt: dt(ctx.startedAt), LastLoginTime_dt: dt(ctx.startedAt), NumLogin_u32: 0, IsTrafficFilled_bool: true, ...ex,
+        }],
+      };
+    },
+  },
   GetHubStatus: {
     access: 'admin',
     async run(p, ctx) {
-      const hub = p.str('HubName_str', { required: true });
-      if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `HubName_str: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, 'HubName_str');
+      requireBridgeHub(p, 'HubName_str');
       const { t, sessions, macs } = hubTotals(ctx);
       return {
         HubName_str: BRIDGE_HUB,

@@ -125,9 +125,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       socket.pause();
       socket.setTimeout(0);
       if (chunk[0] === 0x16) {
+        // Put the ClientHello back; the TLS layer finds it in the socket's buffer and reads on from there
+        // (resuming the socket here ourselves would flush the buffer as 'data' to nobody).
         socket.unshift(chunk);
         https.emit('connection', socket);
-        socket.resume();
       } else {
         answerPlainHttp(socket, chunk, port);
       }

@@ -4,6 +4,7 @@ import Koa from 'koa';
 import { LoginRateLimiter } from '../auth/rate-limit.ts';
 import { SessionStore } from '../auth/sessions.ts';
 import { answerPlainHttp } from './plain-redirect.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 import { createRequestHandler } from './routes.ts';
 import { PasswordChecker } from './password-check.ts';
 import { StaticFiles } from './static-files.ts';
@@ -110,6 +111,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   );
   https.timeout = WEB_LIMITS.idleTimeoutMs;
   https.on('tlsClientError', () => {}); // scanners and aborted handshakes: the socket is destroyed, nothing to log
+  // Node's default answer to a malformed request is written and then the socket destroyed at once, which over TLS
+  // loses the answer; end it gracefully instead (431 for oversized headers, 408 for a request that took too long).
+  https.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as Socket).bytesWritten > 0) return socket.destroy();
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+      : '400 Bad Request';
+    const headers = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n${headers}\r\n`);
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
   // The HTTPS server never listens itself (the shared port hands it sockets); 'listening' starts its timers that
   // enforce headersTimeout/requestTimeout.
   https.emit('listening');

@@ -1,0 +1,50 @@
+/**
+ * A refusal from an admin API method, carried to the client as a JSON-RPC error object in SoftEther's shape:
+ * `{"code": N, "message": "Error code N: <text>"}` (Cedar/Admin.c JsonRpcNewError). `code` is a SoftEther error
+ * number (Cedar.h ERR_*); `field` names the request field that was refused, when there is one.
+ */
+export class ApiError extends Error {
+  readonly code: number;
+  readonly field: string | undefined;
+
+  constructor(code: number, message: string, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** SoftEther error numbers (Cedar.h) the transport itself produces. */
+export const ERR_HUB_NOT_FOUND = 8;
+export const ERR_AUTH_FAILED = 9;
+export const ERR_ACCESS_DENIED = 12;
+export const ERR_INTERNAL_ERROR = 23;
+export const ERR_NOT_SUPPORTED = 33;
+export const ERR_INVALID_PARAMETER = 38;
+export const ERR_NOT_ENOUGH_RIGHT = 52;
+
+/** JSON-RPC 2.0's own codes for a broken envelope (SoftEther answers both with 38; see jsonrpc.ts). */
+export const JSONRPC_PARSE_ERROR = -32700;
+export const JSONRPC_INVALID_REQUEST = -32600;
+
+/** SoftEther's English texts (hamcore strtable_en.stb ERR_n), used when a refusal carries no text of its own. */
+const SOFTETHER_TEXT: ReadonlyMap<number, string> = new Map([
+  [ERR_HUB_NOT_FOUND, 'The specified Virtual Hub does not exist on the server.'],
+  [ERR_AUTH_FAILED, 'User authentication failed.'],
+  [ERR_ACCESS_DENIED, 'Access has been denied.'],
+  [ERR_INTERNAL_ERROR, 'An internal error occurred.'],
+  [ERR_NOT_SUPPORTED, 'Unsupported.'],
+  [ERR_INVALID_PARAMETER, 'Invalid parameter.'],
+  [ERR_NOT_ENOUGH_RIGHT, 'Not enough privileges.'],
+]);
+
+export function softEtherText(code: number): string {
+  return SOFTETHER_TEXT.get(code) ?? '';
+}
+
+/** The `message` string of a JSON-RPC error, formatted like SoftEther's server does it. */
+export function errorMessageText(code: number, text: string): string {
+  const t = text || softEtherText(code);
+  return t ? `Error code ${code}: ${t}` : `Error code ${code}`;
+}

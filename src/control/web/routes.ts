@@ -1,0 +1,354 @@
+import type { IncomingMessage } from 'node:http';
+import type Koa from 'koa';
+import getRawBody from 'raw-body';
+import { csrfTokenMatches, type Session, type SessionStore } from '../auth/sessions.ts';
+import type { LoginRateLimiter } from '../auth/rate-limit.ts';
+import { ERR_ACCESS_DENIED, ERR_AUTH_FAILED, ERR_INTERNAL_ERROR, JSONRPC_INVALID_REQUEST } from './api-error.ts';
+import { isAdminUser, readApiCredentials } from './api-credentials.ts';
+import { SESSION_COOKIE, clearedSessionCookie, readCookie, sessionCookie } from './cookies.ts';
+import { errorBody, parseEnvelope, resultBody, thrownErrorBody } from './jsonrpc.ts';
+import { PasswordCheckBusyError, type PasswordChecker } from './password-check.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
+import type { StaticFiles } from './static-files.ts';
+import type { Caller, Dispatch, WebLog } from './types.ts';
+
+export const API_BODY_LIMIT = 1024 * 1024;
+const AUTH_BODY_LIMIT = 8 * 1024;
+/** Methods served before an admin password exists (no authentication then). */
+export const SETUP_METHODS: ReadonlySet<string> = new Set(['SetServerPassword', 'GetSetupState']);
+
+export type RouteDeps = {
+  dispatch: Dispatch;
+  isSetUp: () => boolean;
+  sessions: SessionStore;
+  rateLimiter: LoginRateLimiter;
+  passwords: PasswordChecker;
+  staticFiles: StaticFiles | null;
+  log: WebLog;
+  now: () => number;
+};
+
+type Ctx = Koa.ParameterizedContext;
+
+/** Thrown inside a handler to answer with `status` and a finished body; caught by the top of the chain. */
+class Reply extends Error {
+  readonly status: number;
+  readonly body: string;
+  readonly type: string;
+  readonly headers: Record<string, string>;
+  constructor(status: number, body: string, type: string, headers: Record<string, string> = {}) {
+    super(`HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+    this.type = type;
+    this.headers = headers;
+  }
+}
+
+function send(ctx: Ctx, reply: Reply): void {
+  ctx.status = reply.status;
+  ctx.type = reply.type;
+  ctx.set(reply.headers);
+  ctx.body = reply.body;
+}
+
+const jsonReply = (status: number, obj: object, headers: Record<string, string> = {}) =>
+  new Reply(status, JSON.stringify(obj), 'application/json', headers);
+
+export function createRequestHandler(deps: RouteDeps): Koa.Middleware {
+  const { log } = deps;
+  return async (ctx: Ctx) => {
+    // Set on every answer, including errors (Koa's own error handler would drop them; we never let it run).
+    ctx.set(SECURITY_HEADERS);
+    try {
+      const path = ctx.path;
+      if (path === '/api/' || path === '/api') await api(ctx, deps);
+      else if (path.startsWith('/auth/')) await auth(ctx, deps);
+      else serveStatic(ctx, deps.staticFiles);
+    } catch (e) {
+      if (e instanceof Reply) return send(ctx, e);
+      log('error', 'web request failed', { path: ctx.path, error: (e as Error)?.message, stack: (e as Error)?.stack });
+      ctx.status = 500;
+      ctx.type = 'application/json';
+      ctx.set('Connection', 'close');
+      ctx.body = JSON.stringify({ error: 'internal error' });
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------- /api/
+
+async function api(ctx: Ctx, deps: RouteDeps): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  if (ctx.method !== 'POST') {
+    throw new Reply(405, errorBody('0', JSONRPC_INVALID_REQUEST, 'Invalid request: use POST for /api/'), 'application/json', { Allow: 'POST' });
+  }
+  const address = clientAddress(ctx.req);
+  if (!originAllowed(ctx)) {
+    throw new Reply(403, errorBody('0', ERR_ACCESS_DENIED, 'Access has been denied: cross-site request (Origin is not this server)'), 'application/json');
+  }
+  let caller: Caller;
+  let sessionId: string | null = null;
+  if (!deps.isSetUp()) {
+    caller = { kind: 'setup', via: 'none', address };
+  } else {
+    const authed = await authenticateApi(ctx, deps, address);
+    caller = authed.caller;
+    sessionId = authed.sessionId;
+  }
+
+  const body = await readBody(ctx, API_BODY_LIMIT, true);
+  const env = parseEnvelope(body);
+  let answer: string;
+  if (!env.ok) {
+    answer = errorBody(env.id, env.code, env.text);
+  } else if (caller.kind === 'setup' && !SETUP_METHODS.has(env.method)) {
+    answer = errorBody(env.id, ERR_ACCESS_DENIED, 'Access has been denied: the admin password must be set first (SetServerPassword)');
+  } else {
+    answer = await callMethod(deps, env.id, env.method, env.params, caller, sessionId);
+  }
+  ctx.status = 200; // SoftEther answers every JSON-RPC outcome, errors included, with 200
+  ctx.type = 'application/json';
+  ctx.body = answer;
+}
+
+async function callMethod(
+  deps: RouteDeps,
+  id: string | number,
+  method: string,
+  params: Record<string, unknown>,
+  caller: Caller,
+  sessionId: string | null,
+): Promise<string> {
+  let result: unknown;
+  try {
+    result = await deps.dispatch(method, params, caller);
+  } catch (e) {
+    const { body, internal } = thrownErrorBody(id, e);
+    if (internal) log500(deps.log, method, e);
+    return body;
+  } finally {
+    // Whatever the outcome, a password change makes every remembered check suspect.
+    if (method === 'SetServerPassword') deps.passwords.forget();
+  }
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+    log500(deps.log, method, new Error('the method returned no result object'));
+    return errorBody(id, ERR_INTERNAL_ERROR, '');
+  }
+  if (method === 'SetServerPassword' && caller.kind === 'admin') {
+    // Other browsers logged in with the old password are logged out; the one that changed it stays.
+    deps.sessions.clear(sessionId ?? undefined);
+  }
+  try {
+    return resultBody(id, result as Record<string, unknown>);
+  } catch (e) {
+    log500(deps.log, method, e);
+    return errorBody(id, ERR_INTERNAL_ERROR, '');
+  }
+}
+
+function log500(log: WebLog, method: string, e: unknown): void {
+  log('error', 'API method failed with an unexpected error', { method, error: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack });
+}
+
+async function authenticateApi(ctx: Ctx, deps: RouteDeps, address: string): Promise<{ caller: Caller; sessionId: string | null }> {
+  const creds = readApiCredentials(ctx.headers);
+  if (creds.via === 'malformed') throw unauthorized(`User authentication failed: ${creds.reason}`, false);
+  if (creds.via === 'password' || creds.via === 'basic') {
+    if (!isAdminUser(creds.user)) {
+      // SoftEther would look for a hub of that name; sebridge has only BRIDGE.
+      throw unauthorized('User authentication failed: the only Virtual Hub is BRIDGE (send an empty or no hub name for the server admin)', creds.via === 'basic');
+    }
+    const ok = await checkPassword(deps, address, creds.password);
+    if (!ok.ok) {
+      deps.log('warn', 'admin API: wrong password', { address, via: creds.via, ...(ok.lockedUntil ? { lockedUntil: new Date(ok.lockedUntil).toISOString() } : {}) });
+      throw unauthorized('User authentication failed: wrong admin password', creds.via === 'basic');
+    }
+    return { caller: { kind: 'admin', via: creds.via, address }, sessionId: null };
+  }
+  const session = sessionFromCookie(ctx, deps);
+  if (!session) throw unauthorized('User authentication failed: send the admin password (X-VPNADMIN-PASSWORD or HTTP Basic) or log in', false);
+  requireCsrf(ctx, session, true);
+  deps.sessions.use(session.id);
+  return { caller: { kind: 'admin', via: 'session', address }, sessionId: session.id };
+}
+
+function unauthorized(text: string, basic: boolean): Reply {
+  const headers: Record<string, string> = { Connection: 'close' };
+  // Only a client that tried Basic gets the challenge: for the browser UI it would pop up the browser's dialog.
+  if (basic) headers['WWW-Authenticate'] = 'Basic realm="sebridge administrator", charset="UTF-8"';
+  return new Reply(401, errorBody('0', ERR_AUTH_FAILED, text), 'application/json', headers);
+}
+
+type PasswordOutcome = { ok: true } | { ok: false; lockedUntil: number | null };
+
+/**
+ * Rate-limited password check. A locked-out address is answered 429 before anything is checked (not even the
+ * cache, or a warm cache would become an oracle that ignores the lock-out).
+ */
+async function checkPassword(deps: RouteDeps, address: string, password: string, api = true): Promise<PasswordOutcome> {
+  const locked = deps.rateLimiter.lockedUntil(address);
+  if (locked !== null) throw lockedOut(deps, locked, api);
+  if (deps.passwords.isCached(password)) return { ok: true };
+  const attempt = deps.rateLimiter.begin(address);
+  if (!attempt.allowed) throw lockedOut(deps, attempt.lockedUntil, api);
+  let ok: boolean;
+  try {
+    ok = await deps.passwords.check(password);
+  } catch (e) {
+    attempt.cancel();
+    if (e instanceof PasswordCheckBusyError) {
+      const text = 'too many password checks in progress; try again in a few seconds';
+      throw api
+        ? new Reply(503, errorBody('0', ERR_INTERNAL_ERROR, text), 'application/json', { 'Retry-After': '5', Connection: 'close' })
+        : jsonReply(503, { error: text }, { 'Retry-After': '5' });
+    }
+    throw e;
+  }
+  const lockedUntil = attempt.finish(ok);
+  if (lockedUntil !== null) deps.log('warn', 'too many wrong passwords: address locked out', { address, until: new Date(lockedUntil).toISOString() });
+  return ok ? { ok: true } : { ok: false, lockedUntil };
+}
+
+function lockedOut(deps: RouteDeps, until: number, api: boolean): Reply {
+  const seconds = Math.max(1, Math.ceil((until - deps.now()) / 1000));
+  const text = `too many wrong passwords from this address; try again in ${seconds} s`;
+  const headers = { 'Retry-After': String(seconds), Connection: 'close' };
+  return api
+    ? new Reply(429, errorBody('0', ERR_ACCESS_DENIED, `Access has been denied: ${text}`), 'application/json', headers)
+    : jsonReply(429, { error: text, lockedUntil: new Date(until).toISOString() }, headers);
+}
+
+// ---------------------------------------------------------------------------------------------------- /auth/*
+
+async function auth(ctx: Ctx, deps: RouteDeps): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  const route = `${ctx.method} ${ctx.path}`;
+  if (route === 'GET /auth/state') {
+    const session = sessionFromCookie(ctx, deps);
+    if (session) deps.sessions.use(session.id);
+    return send(ctx, jsonReply(200, { setupRequired: !deps.isSetUp(), loggedIn: session !== null, ...(session ? { csrfToken: session.csrfToken } : {}) }));
+  }
+  if (route === 'POST /auth/login') return login(ctx, deps);
+  if (route === 'POST /auth/logout') return logout(ctx, deps);
+  if (['/auth/state', '/auth/login', '/auth/logout'].includes(ctx.path)) {
+    throw jsonReply(405, { error: `${ctx.method} is not allowed on ${ctx.path}` }, { Allow: ctx.path === '/auth/state' ? 'GET' : 'POST' });
+  }
+  throw jsonReply(404, { error: 'not found' });
+}
+
+async function login(ctx: Ctx, deps: RouteDeps): Promise<void> {
+  // CSRF defence for the one request that has no session yet: a cross-site form cannot send this content type
+  // without a CORS preflight (which we never grant), and browsers send Origin with every POST.
+  if (!ctx.is('application/json')) throw jsonReply(415, { error: 'Content-Type must be application/json' });
+  if (!originAllowed(ctx)) throw jsonReply(403, { error: 'cross-site login refused (Origin is not this server)' });
+  if (!deps.isSetUp()) throw jsonReply(409, { error: 'no admin password is set yet: set one first' });
+  const address = clientAddress(ctx.req);
+  const text = await readBody(ctx, AUTH_BODY_LIMIT, false);
+  let password: unknown;
+  try {
+    password = (JSON.parse(text) as { password?: unknown })?.password;
+  } catch {
+    throw jsonReply(400, { error: 'the body must be JSON: {"password": "..."}' });
+  }
+  if (typeof password !== 'string' || password === '') throw jsonReply(400, { error: 'field password must be a non-empty string' });
+  const ok = await checkPassword(deps, address, password, false);
+  if (!ok.ok) {
+    deps.log('warn', 'browser login: wrong password', { address, ...(ok.lockedUntil ? { lockedUntil: new Date(ok.lockedUntil).toISOString() } : {}) });
+    throw jsonReply(401, { error: 'wrong password', ...(ok.lockedUntil ? { lockedUntil: new Date(ok.lockedUntil).toISOString() } : {}) });
+  }
+  const session = deps.sessions.create(address);
+  deps.log('info', 'browser login', { address });
+  ctx.set('Set-Cookie', sessionCookie(session.id, deps.sessions.absoluteTtlMs / 1000));
+  send(ctx, jsonReply(200, { csrfToken: session.csrfToken }));
+}
+
+async function logout(ctx: Ctx, deps: RouteDeps): Promise<void> {
+  if (!originAllowed(ctx)) throw jsonReply(403, { error: 'cross-site logout refused (Origin is not this server)' });
+  const session = sessionFromCookie(ctx, deps);
+  if (session) {
+    requireCsrf(ctx, session, false);
+    deps.sessions.delete(session.id);
+  }
+  ctx.set('Set-Cookie', clearedSessionCookie());
+  send(ctx, jsonReply(200, { loggedIn: false }));
+}
+
+function sessionFromCookie(ctx: Ctx, deps: RouteDeps): Session | null {
+  return deps.sessions.peek(readCookie(ctx.get('cookie'), SESSION_COOKIE));
+}
+
+function requireCsrf(ctx: Ctx, session: Session, api: boolean): void {
+  if (csrfTokenMatches(session, ctx.get('x-csrf-token'))) return;
+  const text = 'missing or wrong X-CSRF-Token header';
+  throw api
+    ? new Reply(403, errorBody('0', ERR_ACCESS_DENIED, `Access has been denied: ${text}`), 'application/json')
+    : jsonReply(403, { error: text });
+}
+
+// ---------------------------------------------------------------------------------------------------- helpers
+
+/** Same-origin check: a request that names an Origin must name this server (scheme https, the Host it used). */
+function originAllowed(ctx: Ctx): boolean {
+  const origin = ctx.get('origin');
+  if (origin === '') return true;
+  const host = ctx.get('host');
+  return host !== '' && origin.toLowerCase() === `https://${host.toLowerCase()}`;
+}
+
+function clientAddress(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+async function readBody(ctx: Ctx, limit: number, api: boolean): Promise<string> {
+  const encoding = ctx.get('content-encoding');
+  if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
+    throw api
+      ? new Reply(415, errorBody('0', JSONRPC_INVALID_REQUEST, 'Invalid request: Content-Encoding is not supported'), 'application/json', { Connection: 'close' })
+      : jsonReply(415, { error: 'Content-Encoding is not supported' }, { Connection: 'close' });
+  }
+  try {
+    return await getRawBody(ctx.req, { limit, encoding: 'utf8', length: ctx.get('content-length') || undefined });
+  } catch (e) {
+    const err = e as { type?: string; message?: string };
+    if (err.type === 'entity.too.large') {
+      const text = `Invalid request: the body is larger than ${limit} bytes`;
+      throw api
+        ? new Reply(413, errorBody('0', JSONRPC_INVALID_REQUEST, text), 'application/json', { Connection: 'close' })
+        : jsonReply(413, { error: `the body is larger than ${limit} bytes` }, { Connection: 'close' });
+    }
+    throw api
+      ? new Reply(400, errorBody('0', JSONRPC_INVALID_REQUEST, 'Invalid request: the body could not be read'), 'application/json', { Connection: 'close' })
+      : jsonReply(400, { error: 'the body could not be read' }, { Connection: 'close' });
+  }
+}
+
+function serveStatic(ctx: Ctx, files: StaticFiles | null): void {
+  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+    throw jsonReply(405, { error: `${ctx.method} is not allowed here` }, { Allow: 'GET, HEAD' });
+  }
+  let path: string;
+  try {
+    path = decodeURIComponent(ctx.path);
+  } catch {
+    throw new Reply(400, 'bad path\n', 'text/plain');
+  }
+  const file = files?.lookup(path) ?? null;
+  if (!file) throw new Reply(404, files ? 'not found\n' : 'no web UI is installed; the API is at /api/\n', 'text/plain');
+  ctx.set('Cache-Control', file.cacheControl);
+  ctx.set('ETag', file.etag);
+  ctx.vary('Accept-Encoding');
+  if (ctx.get('if-none-match') === file.etag) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = file.type;
+  if (file.gzipped && ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
+    ctx.set('Content-Encoding', 'gzip');
+    ctx.body = file.gzipped;
+  } else {
+    ctx.body = file.body;
+  }
+  ctx.status = 200;
+}

@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { parseCascadeOptions, ConfigError } from './session/options.ts';
 import { runLink } from './link.ts';
+import { runDaemon } from './run.ts';
 
 const USAGE = `usage:
+  sebridge run [--data-dir DIR] [--runtime-dir DIR] [--web ADDR:PORT]     the appliance daemon (web UI + admin API)
   sebridge link --server HOST[:PORT] --hub HUB --user USER [auth] [local side] [options]
 
   auth (default: password):
@@ -40,6 +42,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'run') return runDaemon(rest);
   if (command !== 'link') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' || command === 'help' ? 0 : 2;

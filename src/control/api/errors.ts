@@ -35,21 +35,30 @@ const TEXT: Record<number, string> = {
   112: 'The object already exists.',
 };
 
+/**
+ * A refusal from an admin API method, carried to the client as a JSON-RPC error object in SoftEther's shape:
+ * `{"code": N, "message": "Error code N: <message>"}`. `field` names the request field that was refused.
+ * The one error type of the method table; the transports (web/jsonrpc.ts, later the Pack RPC) only format it.
+ */
 export class ApiError extends Error {
   readonly code: number;
-  /** The request field this refusal is about, e.g. "Port_u32". */
   readonly field: string | undefined;
 
-  constructor(code: number, detail?: string, field?: string) {
-    const base = TEXT[code] ?? `Error ${code}.`;
-    super(detail ? `${base} ${detail}` : base);
+  constructor(code: number, message: string, field?: string) {
+    super(message);
     this.name = 'ApiError';
     this.code = code;
     this.field = field;
   }
 }
 
+/** An ApiError whose message is SoftEther's own text for the code, followed by what exactly was wrong. */
+export function apiError(code: number, detail?: string, field?: string): ApiError {
+  const base = TEXT[code] ?? `Error ${code}.`;
+  return apiError(code, detail ? `${base} ${detail}` : base, field);
+}
+
 /** A refused field: code 38, the field named first. */
 export function invalid(field: string, message: string): ApiError {
-  return new ApiError(ERR.INVALID_PARAMETER, `${field}: ${message}`, field);
+  return apiError(ERR.INVALID_PARAMETER, `${field}: ${message}`, field);
 }

@@ -1,4 +1,4 @@
-import { ApiError, ERR } from './errors.ts';
+import { apiError, ERR } from './errors.ts';
 import { Params } from './params.ts';
 import type { ApiContext, Caller } from './context.ts';
 import type { Method } from './methods/common.ts';
@@ -22,9 +22,9 @@ export type Dispatch = (method: string, params: Record<string, unknown>, caller:
 export function createDispatch(ctx: ApiContext, log: ControlLog): Dispatch {
   return async (method, params, caller) => {
     const m = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
-    if (!m) throw new ApiError(ERR.NOT_SUPPORTED, `unknown method "${method}"`);
+    if (!m) throw apiError(ERR.NOT_SUPPORTED, `unknown method "${method}"`);
     if (caller.kind === 'setup' && m.access !== 'setup') {
-      throw new ApiError(ERR.ACCESS_DENIED, 'the admin password must be set first (SetServerPassword)');
+      throw apiError(ERR.ACCESS_DENIED, 'the admin password must be set first (SetServerPassword)');
     }
     const result = await m.run(new Params(params), ctx, caller);
     // Parameters are never logged: they carry passwords and keys.

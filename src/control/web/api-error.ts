@@ -1,19 +1,5 @@
-/**
- * A refusal from an admin API method, carried to the client as a JSON-RPC error object in SoftEther's shape:
- * `{"code": N, "message": "Error code N: <text>"}` (Cedar/Admin.c JsonRpcNewError). `code` is a SoftEther error
- * number (Cedar.h ERR_*); `field` names the request field that was refused, when there is one.
- */
-export class ApiError extends Error {
-  readonly code: number;
-  readonly field: string | undefined;
-
-  constructor(code: number, message: string, field?: string) {
-    super(message);
-    this.name = 'ApiError';
-    this.code = code;
-    this.field = field;
-  }
-}
+/** The method table's refusal type; the transport formats it (see jsonrpc.ts). */
+export { ApiError } from '../api/errors.ts';
 
 /** SoftEther error numbers (Cedar.h) the transport itself produces. */
 export const ERR_HUB_NOT_FOUND = 8;

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { BRIDGE_HUB, tapInterfaceName } from '../../supervisor.ts';
-import { ApiError, ERR, invalid } from '../errors.ts';
+import { apiError, ERR, invalid } from '../errors.ts';
 import type { ApiContext, NicView } from '../context.ts';
 import type { Params } from '../params.ts';
 import { macBin, dt } from '../wire.ts';
@@ -67,7 +67,7 @@ export const bridgeMethods: Record<string, Method> = {
       const device = p.str('DeviceName_str', { required: true, max: 64 });
       requireBridgeHub(p, 'HubNameLB_str');
       const existing = ctx.config.get().bridges.find((b) => b.device === device);
-      if (!existing) throw new ApiError(ERR.OBJECT_NOT_FOUND, `DeviceName_str: no local bridge on "${device}"`, 'DeviceName_str');
+      if (!existing) throw apiError(ERR.OBJECT_NOT_FOUND, `DeviceName_str: no local bridge on "${device}"`, 'DeviceName_str');
       await commit(ctx, (d) => void (d.bridges = d.bridges.filter((b) => b.device !== device)));
       return { DeviceName_str: device, HubNameLB_str: BRIDGE_HUB, TapMode_bool: false }; // the stock echo always says false
     },

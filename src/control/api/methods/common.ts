@@ -1,6 +1,6 @@
 import type { AppConfig } from '../../config/types.ts';
 import { ConfigError } from '../../../session/options.ts';
-import { ApiError, ERR, invalid } from '../errors.ts';
+import { ApiError, apiError, ERR, invalid } from '../errors.ts';
 import type { ApiContext, Caller } from '../context.ts';
 import type { Params } from '../params.ts';
 import { BRIDGE_HUB } from '../../supervisor.ts';
@@ -17,8 +17,8 @@ export interface Method {
 export function requireBridgeHub(p: Params, field: string): void {
   const hub = p.str(field);
   // Like the stock server: a missing hub name is an invalid parameter (38), a wrong one "hub not found" (8).
-  if (hub === '') throw new ApiError(ERR.INVALID_PARAMETER, `${field}: the Virtual Hub name is required ("${BRIDGE_HUB}")`, field);
-  if (hub.toUpperCase() !== BRIDGE_HUB) throw new ApiError(ERR.HUB_NOT_FOUND, `${field}: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, field);
+  if (hub === '') throw apiError(ERR.INVALID_PARAMETER, `${field}: the Virtual Hub name is required ("${BRIDGE_HUB}")`, field);
+  if (hub.toUpperCase() !== BRIDGE_HUB) throw apiError(ERR.HUB_NOT_FOUND, `${field}: this VPN Bridge has one Virtual Hub, "${BRIDGE_HUB}"`, field);
 }
 
 /** Config paths (store validation) → the API field a caller sent, so a refusal names what the caller wrote. */

@@ -5,7 +5,7 @@ import { errorMessage } from '../../../protocol/error-codes.ts';
 import { cascadeOptionsFrom, unsupportedReason } from '../../cascade-options.ts';
 import { BRIDGE_HUB } from '../../supervisor.ts';
 import type { CascadeView } from '../../supervisor.ts';
-import { ApiError, ERR, invalid } from '../errors.ts';
+import { apiError, ERR, invalid } from '../errors.ts';
 import type { Params } from '../params.ts';
 import type { ApiContext } from '../context.ts';
 import { b64, dt, splitHint } from '../wire.ts';
@@ -20,7 +20,7 @@ const SESSION_STATUS = { connecting: 0, negotiation: 1, auth: 2, established: 3,
 
 function findLink(ctx: ApiContext, name: string, field = 'AccountName_utf'): CascadeConfig {
   const c = ctx.config.get().cascades.find((x) => x.name.toLowerCase() === name.toLowerCase());
-  if (!c) throw new ApiError(ERR.OBJECT_NOT_FOUND, `${field}: no cascade connection named "${name}"`, field);
+  if (!c) throw apiError(ERR.OBJECT_NOT_FOUND, `${field}: no cascade connection named "${name}"`, field);
   return c;
 }
 
@@ -51,7 +51,7 @@ function linkFromParams(p: Params, existing: CascadeConfig | null, nameRequired 
   const name = nameRequired ? p.str('AccountName_utf', { required: true }) : p.str('AccountName_utf') || 'test';
   const host = p.str('Hostname_str', { required: true });
   const authNum = p.num('AuthType_u32', { max: 4 });
-  if (authNum === 4) throw new ApiError(ERR.NOT_SUPPORTED, 'AuthType_u32: smart-card authentication (4) is not available on this appliance', 'AuthType_u32');
+  if (authNum === 4) throw apiError(ERR.NOT_SUPPORTED, 'AuthType_u32: smart-card authentication (4) is not available on this appliance', 'AuthType_u32');
   const authType = AUTH_TYPES[authNum];
   const username = p.str('Username_str');
   if (authType !== 'anonymous' && username === '') throw invalid('Username_str', `is required for AuthType_u32 ${authNum}`);
@@ -134,7 +134,7 @@ function linkFromParams(p: Params, existing: CascadeConfig | null, nameRequired 
 
 function refuseUnsupported(c: CascadeConfig): void {
   const r = unsupportedReason(c);
-  if (r) throw new ApiError(ERR.NOT_SUPPORTED, `ProxyType_u32: ${r.message}`, 'ProxyType_u32');
+  if (r) throw apiError(ERR.NOT_SUPPORTED, `ProxyType_u32: ${r.message}`, 'ProxyType_u32');
 }
 
 /**
@@ -200,8 +200,12 @@ function lastErrorOf(v: CascadeView): { code: number; text: string; hint: string
   if (v.configError) return { code: ERR.NOT_SUPPORTED, text: v.configError, hint: 'change the cascade\'s settings', at: null };
   const e = v.status?.lastError;
   if (!e) return { code: 0, text: '', hint: '', at: null };
+  if (e.code === undefined) {
+    // No answer from a server (refused, unreachable, TLS, timeout): SoftEther calls that "connect failed" (1).
+    return { code: 1, text: `connection to the server failed: ${e.message}`, hint: splitHint(errorMessage(1)).hint, at: e.at };
+  }
   const { text, hint } = splitHint(e.message);
-  return { code: e.code ?? 1, text, hint, at: e.at };
+  return { code: e.code, text, hint, at: e.at };
 }
 
 /** A missing link name finds no link (29), as on the stock server. */
@@ -215,7 +219,7 @@ export const linkMethods: Record<string, Method> = {
       const c = linkFromParams(p, null);
       refuseUnsupported(c);
       if (ctx.config.get().cascades.some((x) => x.name.toLowerCase() === c.name.toLowerCase())) {
-        throw new ApiError(ERR.LINK_ALREADY_EXISTS, `AccountName_utf: "${c.name}"`, 'AccountName_utf');
+        throw apiError(ERR.LINK_ALREADY_EXISTS, `AccountName_utf: "${c.name}"`, 'AccountName_utf');
       }
       cascadeOptionsFrom(c); // refuses what the engine could not run, before anything is stored
       await commit(ctx, (d) => void d.cascades.push(c));
@@ -301,7 +305,7 @@ export const linkMethods: Record<string, Method> = {
       const newName = p.str('NewAccountName_utf', { required: true });
       const c = findLink(ctx, oldName, 'OldAccountName_utf');
       if (c.name.toLowerCase() !== newName.toLowerCase() && ctx.config.get().cascades.some((x) => x.name.toLowerCase() === newName.toLowerCase())) {
-        throw new ApiError(ERR.LINK_ALREADY_EXISTS, `NewAccountName_utf: "${newName}"`, 'NewAccountName_utf');
+        throw apiError(ERR.LINK_ALREADY_EXISTS, `NewAccountName_utf: "${newName}"`, 'NewAccountName_utf');
       }
       await commit(
         ctx,
@@ -318,7 +322,7 @@ export const linkMethods: Record<string, Method> = {
       const c = findLink(ctx, nameParam(p));
       const v = ctx.supervisor.cascade(c.name);
       const st = v?.status ?? null;
-      if (!c.online || !v || !st) throw new ApiError(ERR.LINK_IS_OFFLINE, `AccountName_utf: "${c.name}" is offline`, 'AccountName_utf');
+      if (!c.online || !v || !st) throw apiError(ERR.LINK_IS_OFFLINE, `AccountName_utf: "${c.name}" is offline`, 'AccountName_utf');
       const online = st.state === 'online';
       const n = online ? st.negotiated : null;
       const t = st.traffic;
@@ -404,7 +408,7 @@ export const linkMethods: Record<string, Method> = {
     access: 'admin',
     async run(p, ctx) {
       const c = findLink(ctx, nameParam(p));
-      if (!ctx.supervisor.reconnect(c.name)) throw new ApiError(ERR.LINK_IS_OFFLINE, `AccountName_utf: "${c.name}" is offline`, 'AccountName_utf');
+      if (!ctx.supervisor.reconnect(c.name)) throw apiError(ERR.LINK_IS_OFFLINE, `AccountName_utf: "${c.name}" is offline`, 'AccountName_utf');
       return { AccountName_utf: c.name };
     },
   },

@@ -3,7 +3,7 @@ import { BRIDGE_HUB } from '../../supervisor.ts';
 import { ConfigError } from '../../../session/options.ts';
 import { unsupportedReason } from '../../cascade-options.ts';
 import type { AppConfig } from '../../config/types.ts';
-import { ApiError, ERR, invalid } from '../errors.ts';
+import { apiError, ERR, invalid } from '../errors.ts';
 import type { ApiContext } from '../context.ts';
 import type { Params } from '../params.ts';
 import { dt } from '../wire.ts';
@@ -172,7 +172,7 @@ export const serverMethods: Record<string, Method> = {
       // Before setup anyone on the network may set the first password; afterwards only an admin (the transport
       // lets 'setup' callers through only while no password exists).
       if (caller.kind === 'setup' && ctx.config.get().admin.passwordHash !== null) {
-        throw new ApiError(ERR.ACCESS_DENIED, 'the admin password is already set: log in to change it');
+        throw apiError(ERR.ACCESS_DENIED, 'the admin password is already set: log in to change it');
       }
       const hash = await ctx.hashAdminPassword(pw);
       await ctx.config.update((d) => void (d.admin.passwordHash = hash));
@@ -347,7 +347,7 @@ export const serverMethods: Record<string, Method> = {
       if (Array.isArray(cascades)) {
         cascades.forEach((c, i) => {
           const r = c && typeof c === 'object' && (c as { proxy?: unknown }).proxy ? unsupportedReason(c as never) : null;
-          if (r) throw new ApiError(ERR.NOT_SUPPORTED, `Config_utf cascades[${i}].${r.field}: ${r.message}`, 'Config_utf');
+          if (r) throw apiError(ERR.NOT_SUPPORTED, `Config_utf cascades[${i}].${r.field}: ${r.message}`, 'Config_utf');
         });
       }
       await replaceConfig(ctx, json);

@@ -1,0 +1,268 @@
+import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { ConfigStore } from './config/store.ts';
+import type { AppConfig } from './config/types.ts';
+import { Supervisor } from './supervisor.ts';
+import type { SystemLayer } from './system-layer.ts';
+import { LinuxSystem } from './linux-system.ts';
+import { createDispatch } from './api/table.ts';
+import { apiError, ERR } from './api/errors.ts';
+import type { ApiContext } from './api/context.ts';
+import { hashPassword, passwordRuleViolation, verifyPassword } from './auth/password-hash.ts';
+import { startWebServer } from './web/server.ts';
+import type { WebServer } from './web/server.ts';
+import { HealthMonitor } from './health/index.ts';
+import type { HealthInputs } from './health/index.ts';
+import { LoopDelayMonitor, TrafficHistory } from './metrics/index.ts';
+import { SystemInfo } from './system/index.ts';
+import { createLogger } from './log/index.ts';
+import type { LogSystem } from './log/index.ts';
+import { configDirWritable } from './system/index.ts';
+import type { ControlLog } from './control-log.ts';
+import { testLogin } from '../session/test-login.ts';
+
+export interface DaemonOptions {
+  /** Where the config (and the web certificate) live: the only directory written on flash. */
+  dataDir: string;
+  /** RAM disk for logs and crash-recovery records (e.g. /run/sebridge). */
+  runtimeDir: string;
+  web: { host: string; port: number };
+  /** Built browser UI (dist/web); null serves the API only. */
+  staticDir: string | null;
+  version: string;
+  /** The kernel/network side; tests pass the in-memory fake. */
+  system?: SystemLayer;
+  now?: () => number;
+  /** Where log lines also go as text (the foreground daemon prints them). */
+  echo?: (line: string) => void;
+}
+
+/**
+ * The composition root of `sebridge run`: builds every component, wires them, starts them in order and stops
+ * them in reverse. Components only hold their dependencies until `start` and release everything in `stop`
+ * (zigbee2mqtt's controller). Nothing here runs on the data path: the cascades and bridges the supervisor owns
+ * carry the frames, on the same event loop, and every control-plane call is asynchronous.
+ */
+export class Daemon {
+  readonly options: DaemonOptions;
+  readonly startedAt: number;
+  log!: ControlLog;
+  config!: ConfigStore;
+  supervisor!: Supervisor;
+  web!: WebServer;
+  #logger!: LogSystem;
+  #system: SystemLayer;
+  #health!: HealthMonitor;
+  #traffic!: TrafficHistory;
+  #loopDelay = new LoopDelayMonitor();
+  #sysinfo!: SystemInfo;
+  #now: () => number;
+  #restarting: Promise<void> | null = null;
+
+  private constructor(o: DaemonOptions) {
+    this.options = o;
+    this.#now = o.now ?? Date.now;
+    this.startedAt = this.#now();
+    this.#system = o.system ?? new LinuxSystem(o.runtimeDir);
+  }
+
+  static async start(o: DaemonOptions): Promise<Daemon> {
+    const d = new Daemon(o);
+    await d.#start();
+    return d;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.options;
+    await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(o.runtimeDir, { recursive: true, mode: 0o700 });
+    // Logs live on the RAM disk (flash wear), a few rotated files of 256 KiB; the foreground daemon also prints them.
+    this.#logger = createLogger({
+      level: 'info',
+      file: { path: `${o.runtimeDir}/sebridge.log`, maxBytes: 256 * 1024, files: 4 },
+      extraStream: o.echo ? { write: (line: string) => o.echo!(humanLine(line)) } : null,
+    });
+    this.log = this.#logger.logger;
+    this.config = await ConfigStore.open(o.dataDir);
+    for (const w of this.config.startupWarnings) this.log.warn({ object: 'config' }, w);
+    this.#applyLogSettings(this.config.get());
+
+    for (const fixed of await this.#system.restoreLeftovers().catch((e: Error) => [`could not restore: ${e.message}`])) {
+      this.log.warn({ object: 'system' }, `restored interface settings a killed sebridge left changed: ${fixed}`);
+    }
+
+    this.supervisor = new Supervisor({ system: this.#system, log: this.log, now: this.#now });
+    await this.supervisor.apply(this.config.get());
+    this.config.on('change', (_prev, next) => this.#applyLogSettings(next));
+
+    this.#loopDelay.start();
+    this.#traffic = new TrafficHistory({
+      source: () => this.supervisor.cascades().filter((c) => c.status).map((c) => ({ name: c.config.name, bytesIn: c.status!.traffic.bytesIn, bytesOut: c.status!.traffic.bytesOut })),
+      now: this.#now,
+    });
+    this.#traffic.start();
+    this.#sysinfo = new SystemInfo({ dataDir: o.dataDir });
+    this.#health = new HealthMonitor({
+      inputs: this.#healthInputs(),
+      now: this.#now,
+      webhook: { url: this.config.get().health.webhookUrl },
+      onError: (m) => this.log.warn({ object: 'health' }, m),
+    });
+    this.#health.tracker.on('change', (c: { code: string; target: string; healthy: boolean; text: string; severity: string }) => {
+      const level = c.healthy ? 'info' : c.severity === 'high' ? 'error' : 'warn';
+      this.log[level]({ object: 'health', code: c.code, target: c.target }, `${c.healthy ? 'healthy again' : 'warning'}: ${c.text}`);
+    });
+    this.config.on('change', (prev, next) => {
+      if (prev.health.webhookUrl !== next.health.webhookUrl) this.#health.setWebhookUrl(next.health.webhookUrl);
+    });
+    this.#health.start();
+
+    const ctx = this.#apiContext();
+    const dispatch = createDispatch(ctx, this.log);
+    this.web = await startWebServer({
+      host: o.web.host,
+      port: o.web.port,
+      certDir: o.dataDir,
+      dispatch,
+      isSetUp: () => this.config.get().admin.passwordHash !== null,
+      verifyAdminPassword: async (pw) => {
+        const h = this.config.get().admin.passwordHash;
+        return h !== null && verifyPassword(pw, h);
+      },
+      staticDir: o.staticDir,
+      log: (level, msg, fields) => this.log[level]({ object: 'web', ...(fields ?? {}) }, msg),
+    });
+    this.log.info({ object: 'web' }, `web UI and admin API on https://${o.web.host.includes(':') ? `[${o.web.host}]` : o.web.host}:${this.web.port}/ (certificate SHA-256 ${this.web.certSha256})`);
+    if (this.config.get().admin.passwordHash === null) {
+      this.log.warn({ object: 'setup' }, 'no admin password yet: open the web UI to set one (nothing else is reachable until then)');
+    }
+  }
+
+  #applyLogSettings(c: Readonly<AppConfig>): void {
+    this.#logger.setLevel(c.log.level);
+    this.#logger.setSyslog(c.log.syslog).catch((e: Error) => this.log.warn({ object: 'log' }, `remote syslog not changed: ${e.message}`));
+  }
+
+  #healthInputs(): HealthInputs {
+    return {
+      cascades: () => this.supervisor.cascades().filter((c) => c.status).map((c) => ({ name: c.config.name, enabled: c.config.online, status: c.status! })),
+      bridges: () => this.supervisor.bridges().map((b) => ({
+        device: b.config.device,
+        present: b.status?.present ?? false,
+        up: b.status?.up ?? false,
+        carrier: b.status?.up ?? false,
+        framesIn: b.status?.framesIn ?? 0,
+        framesOut: b.status?.framesOut ?? 0,
+        drops: Object.values(b.status?.drops ?? {}).reduce((a, n) => a + n, 0),
+      })),
+      system: () => this.#sysinfo.healthSnapshot(),
+      thresholds: () => this.config.get().health,
+      configWritable: () => configDirWritable(this.options.dataDir),
+    };
+  }
+
+  #apiContext(): ApiContext {
+    const daemon = this;
+    return {
+      config: this.config,
+      // A getter: RebootServer replaces the supervisor, and methods must always see the current one.
+      get supervisor() {
+        return daemon.supervisor;
+      },
+      hashAdminPassword: async (pw) => {
+        const bad = passwordRuleViolation(pw);
+        if (bad) throw apiError(ERR.INVALID_PARAMETER, `PlainTextPassword_str: ${bad}`, 'PlainTextPassword_str');
+        return hashPassword(pw);
+      },
+      testLogin: (options) => testLogin(options),
+      health: {
+        warnings: () => this.#health.tracker.visible().map((w) => ({ ...w, brokenSince: new Date(w.brokenSince) })),
+        history: () => this.#health.tracker.history().map((h) => {
+          const w = this.#health.tracker.warnable(h.code);
+          return { ...h, time: new Date(h.time), severity: w.severity };
+        }),
+      },
+      logs: {
+        query: (q) => this.#logger.ring.query({ minLevel: q.minLevel as 'debug', text: q.text, max: q.max })
+          .map((e) => ({ time: new Date(e.time), level: e.levelName, message: e.msg, object: e.object ?? '' })),
+      },
+      metrics: {
+        history: (name) => {
+          const s = this.#traffic.series(name);
+          if (!s) return { intervalSec: this.#traffic.intervalMs / 1000, points: [] };
+          const [t, i, out] = s.columns;
+          return { intervalSec: s.intervalMs / 1000, points: t.map((time, k) => ({ time: new Date(time), bytesInPerSec: i[k], bytesOutPerSec: out[k] })) };
+        },
+        rate: (name) => {
+          const r = this.#traffic.rateNow(name);
+          return { bytesInPerSec: r?.inBps ?? 0, bytesOutPerSec: r?.outBps ?? 0 };
+        },
+        eventLoopDelayP99Us: () => this.#loopDelay.read()?.p99Us ?? 0,
+      },
+      system: {
+        status: async () => {
+          const f = await this.#sysinfo.facts();
+          return {
+            cpuPercent: f.cpuPercent,
+            memTotal: f.memTotalBytes,
+            memUsed: f.memTotalBytes - f.memAvailableBytes,
+            temperatureC: f.temperatureC,
+            systemUptimeSec: f.uptimeSec,
+            diskTotal: f.disk.totalBytes,
+            diskUsed: f.disk.totalBytes - f.disk.availableBytes,
+          };
+        },
+        nics: async () => (await this.#sysinfo.listNics()).map((n) => ({ ...n })),
+      },
+      restart: () => void this.restart(),
+      version: this.options.version,
+      hostname: os.hostname(),
+      dataDir: this.options.dataDir,
+      startedAt: this.startedAt,
+      webCertSha256: () => this.web?.certSha256 ?? '',
+      now: this.#now,
+    };
+  }
+
+  /**
+   * RebootServer: stop every cascade and bridge and start them again from the stored config, in-process. The
+   * web server (and so the admin's connection) stays up.
+   */
+  restart(): Promise<void> {
+    this.#restarting ??= (async () => {
+      this.log.warn({ object: 'daemon' }, 'restart requested: stopping all cascades and local bridges');
+      await this.supervisor.stop();
+      const old = this.supervisor;
+      this.supervisor = new Supervisor({ system: this.#system, log: this.log, now: this.#now });
+      old.removeAllListeners();
+      await this.supervisor.apply(this.config.get());
+      this.log.info({ object: 'daemon' }, 'restart done');
+    })().finally(() => {
+      this.#restarting = null;
+    });
+    return this.#restarting;
+  }
+
+  /** Clean shutdown: graceful TLS close of every cascade, interfaces given back, config closed. */
+  async stop(): Promise<void> {
+    await this.web?.close();
+    await this.#health?.stop();
+    this.#traffic?.stop();
+    this.#loopDelay.stop();
+    await this.supervisor?.stop();
+    await this.config?.close?.();
+    this.log?.info({ object: 'daemon' }, 'stopped');
+    await this.#logger?.close();
+  }
+}
+
+/** pino's JSON line → "2026-12-03T08:00:00.000Z INFO  cascade/hq: message" for the foreground console. */
+function humanLine(json: string): string {
+  try {
+    const o = JSON.parse(json) as { time?: number; level?: number; msg?: string; object?: string };
+    const level = ({ 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' } as Record<number, string>)[o.level ?? 30] ?? 'INFO';
+    return `${new Date(o.time ?? Date.now()).toISOString()} ${level.padEnd(5)} ${o.object ? `${o.object}: ` : ''}${o.msg ?? ''}`;
+  } catch {
+    return json.trimEnd();
+  }
+}

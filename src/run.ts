@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { Daemon } from './control/daemon.ts';
+import { ConfigError } from './session/options.ts';
+
+export const RUN_USAGE = `usage:
+  sebridge run [--data-dir DIR] [--runtime-dir DIR] [--web ADDR:PORT]
+
+  --data-dir DIR        configuration and web certificate (default /var/lib/sebridge; the only place written on flash)
+  --runtime-dir DIR     logs and crash-recovery records, on a RAM disk (default /run/sebridge)
+  --web ADDR:PORT       web UI and SoftEther JSON-RPC admin API, HTTPS; plain HTTP on the same port only redirects
+                        (default 0.0.0.0:443; [::]:443 for IPv6; port 0 picks a free port and prints it)
+`;
+
+/** Where `npm run build` puts the browser UI: dist/web next to the compiled dist/run.js. */
+function defaultStaticDir(): string | null {
+  const dir = fileURLToPath(new URL('./web/', import.meta.url));
+  return existsSync(`${dir}index.html`) ? dir : null;
+}
+
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function parseListen(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(flag, `"${value}" is not ADDR:PORT (e.g. 0.0.0.0:443, [::]:443, 127.0.0.1:8443)`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** `sebridge run`: the appliance daemon in the foreground (a service manager or the image's init runs it). */
+export async function runDaemon(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        'data-dir': { type: 'string' },
+        'runtime-dir': { type: 'string' },
+        web: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`sebridge: ${(e as Error).message}\n${RUN_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  let web;
+  try {
+    web = parseListen(values.web ?? '0.0.0.0:443', '--web');
+  } catch (e) {
+    process.stderr.write(`sebridge: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const daemon = await Daemon.start({
+    dataDir: values['data-dir'] ?? '/var/lib/sebridge',
+    runtimeDir: values['runtime-dir'] ?? '/run/sebridge',
+    web,
+    staticDir: defaultStaticDir(),
+    version: version(),
+    echo: (line) => process.stdout.write(`${line}\n`),
+  });
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      daemon.log.info({ object: 'daemon' }, `${sig}: stopping`);
+      resolve();
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+  await daemon.stop();
+  return 0;
+}

@@ -164,13 +164,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   });
   outer.maxConnections = limits.maxConnections;
 
-  await new Promise<void>((resolve, reject) => {
-    outer.once('error', reject);
-    outer.listen({ host: opts.host, port: opts.port }, () => {
-      outer.removeListener('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      outer.once('error', reject);
+      outer.listen({ host: opts.host, port: opts.port }, () => {
+        outer.removeListener('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    https.close(() => {});
+    throw new Error(`web server: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, { cause: e });
+  }
   outer.on('error', (e) => log('error', 'web listener error', { error: e.message }));
   const addr = outer.address();
   port = typeof addr === 'object' && addr ? addr.port : opts.port;

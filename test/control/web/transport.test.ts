@@ -232,3 +232,17 @@ test('timeouts: silent connections, a stalled TLS handshake and trickled headers
   t.regex(trickle.got, /^HTTP\/1\.1 408 /);
   t.true(trickle.ms < 6000, `trickle ${trickle.ms}`); // default would be 15 s
 });
+
+test('a port in use and bad options are refused with errors that say which', async (t) => {
+  const h = await startHarness(t);
+  const { startWebServer } = await import('../../../src/control/web/server.ts');
+  const base = {
+    host: '127.0.0.1', port: h.port, certDir: h.certDir, dispatch: async () => ({}), isSetUp: () => true,
+    verifyAdminPassword: async () => false, staticDir: null, log: () => {},
+  };
+  await t.throwsAsync(startWebServer(base), { message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${h.port}: .*EADDRINUSE`) });
+  await t.throwsAsync(startWebServer({ ...base, port: 70000 }), { message: /port must be an integer 0\.\.65535/ });
+  await t.throwsAsync(startWebServer({ ...base, host: '' }), { message: /host must be/ });
+  await t.throwsAsync(startWebServer({ ...base, dispatch: undefined as never }), { message: /dispatch must be a function/ });
+  t.is((await request(h.port, { path: '/auth/state' })).status, 200, 'the running server is unaffected');
+});

@@ -33,7 +33,13 @@ type Entry = {
 };
 
 export type Attempt =
-  | { allowed: false; lockedUntil: number }
+  | {
+      allowed: false;
+      /** When to try again (ms epoch). */
+      lockedUntil: number;
+      /** 'locked': lock-out after wrong passwords; 'busy': too many checks from this address already in flight. */
+      reason: 'locked' | 'busy';
+    }
   | {
       allowed: true;
       /** Report the outcome; returns the lock-out end if this failure locked the address. */
@@ -72,12 +78,12 @@ export class LoginRateLimiter {
   begin(address: string): Attempt {
     const t = this.now();
     const e = this.live(address) ?? this.insert(address, t);
-    if (e.lockedUntil > t) return { allowed: false, lockedUntil: e.lockedUntil };
+    if (e.lockedUntil > t) return { allowed: false, lockedUntil: e.lockedUntil, reason: 'locked' };
     // After a lock-out one try at a time; before it, up to the remaining allowance (counting those in flight).
     const allowance = e.lockouts > 0 ? 1 : this.opts.maxFailures;
     if (e.failures + e.pending >= allowance) {
       // Too many in flight: refuse without a lock-out of its own (the pending ones decide); retry shortly.
-      return { allowed: false, lockedUntil: t + 1000 };
+      return { allowed: false, lockedUntil: t + 1000, reason: 'busy' };
     }
     e.pending++;
     e.touchedAt = t;

@@ -191,7 +191,7 @@ async function checkPassword(deps: RouteDeps, address: string, password: string,
   if (locked !== null) throw lockedOut(deps, locked, api);
   if (deps.passwords.isCached(password)) return { ok: true };
   const attempt = deps.rateLimiter.begin(address);
-  if (!attempt.allowed) throw lockedOut(deps, attempt.lockedUntil, api);
+  if (!attempt.allowed) throw lockedOut(deps, attempt.lockedUntil, api, attempt.reason);
   let ok: boolean;
   try {
     ok = await deps.passwords.check(password);
@@ -210,9 +210,10 @@ async function checkPassword(deps: RouteDeps, address: string, password: string,
   return ok ? { ok: true } : { ok: false, lockedUntil };
 }
 
-function lockedOut(deps: RouteDeps, until: number, api: boolean): Reply {
+function lockedOut(deps: RouteDeps, until: number, api: boolean, reason: 'locked' | 'busy' = 'locked'): Reply {
   const seconds = Math.max(1, Math.ceil((until - deps.now()) / 1000));
-  const text = `too many wrong passwords from this address; try again in ${seconds} s`;
+  const what = reason === 'locked' ? 'too many wrong passwords from this address' : 'too many password checks from this address at once';
+  const text = `${what}; try again in ${seconds} s`;
   const headers = { 'Retry-After': String(seconds), Connection: 'close' };
   return api
     ? new Reply(429, errorBody('0', ERR_ACCESS_DENIED, `Access has been denied: ${text}`), 'application/json', headers)

@@ -27,6 +27,8 @@ export type WebServerOptions = {
   staticDir: string | null;
   now?: () => number;
   log?: WebLog;
+  /** Overrides of WEB_LIMITS (tests use short timeouts). */
+  limits?: Partial<WebLimits>;
 };
 
 export type WebServer = {
@@ -40,9 +42,20 @@ export type WebServer = {
 };
 
 /** Limits of the shared port. */
-export const WEB_LIMITS = {
-  maxConnections: 128,
+export type WebLimits = {
+  maxConnections: number;
   /** Time for a new connection to send its first byte (TLS ClientHello or an HTTP request line). */
+  firstByteTimeoutMs: number;
+  tlsHandshakeTimeoutMs: number;
+  maxHeaderSize: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  idleTimeoutMs: number;
+};
+
+export const WEB_LIMITS: Readonly<WebLimits> = {
+  maxConnections: 128,
   firstByteTimeoutMs: 10_000,
   tlsHandshakeTimeoutMs: 10_000,
   maxHeaderSize: 16 * 1024,
@@ -50,7 +63,7 @@ export const WEB_LIMITS = {
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 10_000,
   idleTimeoutMs: 120_000,
-} as const;
+};
 
 const defaultLog: WebLog = (level, msg, fields) => {
   if (level !== 'info') process.stderr.write(`web ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
@@ -70,6 +83,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   if (typeof opts.verifyAdminPassword !== 'function') throw new TypeError('web server: verifyAdminPassword must be a function');
   const log = opts.log ?? defaultLog;
   const now = opts.now ?? Date.now;
+  const limits: WebLimits = { ...WEB_LIMITS, ...opts.limits };
 
   const cert = await loadOrCreateCertificate(opts.certDir);
   if (cert.created) {
@@ -100,16 +114,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       cert: cert.certPem,
       key: cert.keyPem,
       minVersion: 'TLSv1.2',
-      handshakeTimeout: WEB_LIMITS.tlsHandshakeTimeoutMs,
-      maxHeaderSize: WEB_LIMITS.maxHeaderSize,
-      headersTimeout: WEB_LIMITS.headersTimeoutMs,
-      requestTimeout: WEB_LIMITS.requestTimeoutMs,
-      keepAliveTimeout: WEB_LIMITS.keepAliveTimeoutMs,
-      connectionsCheckingInterval: 1000,
+      handshakeTimeout: limits.tlsHandshakeTimeoutMs,
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     app.callback(),
   );
-  https.timeout = WEB_LIMITS.idleTimeoutMs;
+  https.timeout = limits.idleTimeoutMs;
   https.on('tlsClientError', () => {}); // scanners and aborted handshakes: the socket is destroyed, nothing to log
   // Node's default answer to a malformed request is written and then the socket destroyed at once, which over TLS
   // loses the answer; end it gracefully instead (431 for oversized headers, 408 for a request that took too long).
@@ -133,7 +147,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {}); // resets before/while peeking; HTTPS adds its own handling afterwards
-    socket.setTimeout(WEB_LIMITS.firstByteTimeoutMs, () => socket.destroy());
+    socket.setTimeout(limits.firstByteTimeoutMs, () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
       socket.setTimeout(0);
@@ -148,15 +162,20 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     });
     socket.resume();
   });
-  outer.maxConnections = WEB_LIMITS.maxConnections;
+  outer.maxConnections = limits.maxConnections;
 
-  await new Promise<void>((resolve, reject) => {
-    outer.once('error', reject);
-    outer.listen({ host: opts.host, port: opts.port }, () => {
-      outer.removeListener('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      outer.once('error', reject);
+      outer.listen({ host: opts.host, port: opts.port }, () => {
+        outer.removeListener('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    https.close(() => {});
+    throw new Error(`web server: cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, { cause: e });
+  }
   outer.on('error', (e) => log('error', 'web listener error', { error: e.message }));
   const addr = outer.address();
   port = typeof addr === 'object' && addr ? addr.port : opts.port;

@@ -204,3 +204,19 @@ test('no password, cookie or CSRF token appears in the logs', async (t) => {
   t.false(text.includes(ADMIN_PASSWORD));
   t.true(h.logs.length >= 2);
 });
+
+test('parallel guesses cannot outrun the limit: at most 5 checks from one address are in flight', async (t) => {
+  const h = await startHarness(t, {
+    verifyAdminPassword: async (pw) => {
+      h.state.verifyCount++;
+      await new Promise((r) => setTimeout(r, 300));
+      return pw === ADMIN_PASSWORD;
+    },
+  });
+  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => rpc(h.port, 'Test', {}, { 'X-VPNADMIN-PASSWORD': `guess ${i}` })));
+  const statuses = answers.map((a) => a.status).sort();
+  t.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+  t.is(h.state.verifyCount, 5);
+  t.regex(answers.find((a) => a.status === 429)!.json().error.message, /too many password checks from this address at once/);
+  t.is((await rpc(h.port, 'Test', {})).status, 429, 'and the five failures locked the address');
+});

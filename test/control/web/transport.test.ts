@@ -201,3 +201,48 @@ test('close() ends kept-alive connections and frees the port', async (t) => {
   agent.destroy();
   t.pass();
 });
+
+test('timeouts: silent connections, a stalled TLS handshake and trickled headers are closed', async (t) => {
+  const h = await startHarness(t, { limits: { firstByteTimeoutMs: 200, tlsHandshakeTimeoutMs: 300, headersTimeoutMs: 500, requestTimeoutMs: 1000 } });
+  const { connect } = await import('node:net');
+  const closedAfter = (first: Buffer | null) =>
+    new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      const s = connect({ host: '127.0.0.1', port: h.port }, () => first && s.write(first));
+      s.on('error', () => {});
+      s.on('close', () => resolve(Date.now() - t0));
+    });
+  const silent = await closedAfter(null);
+  t.true(silent >= 150 && silent < 3000, `silent ${silent}`);
+  const stalledTls = await closedAfter(Buffer.from([0x16, 0x03, 0x01])); // a ClientHello that never completes
+  t.true(stalledTls >= 250 && stalledTls < 3000, `tls ${stalledTls}`);
+
+  const trickle = await new Promise<{ ms: number; got: string }>((resolve) => {
+    const t0 = Date.now();
+    const s = tlsConnect({ host: '127.0.0.1', port: h.port, rejectUnauthorized: false }, () => {
+      s.write('GET / HTTP/1.1\r\nHost: a\r\n');
+      const iv = setInterval(() => !s.destroyed && s.write('X-A: b\r\n'), 100);
+      s.on('close', () => clearInterval(iv));
+    });
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.on('error', () => {});
+    s.on('close', () => resolve({ ms: Date.now() - t0, got }));
+  });
+  t.regex(trickle.got, /^HTTP\/1\.1 408 /);
+  t.true(trickle.ms < 6000, `trickle ${trickle.ms}`); // default would be 15 s
+});
+
+test('a port in use and bad options are refused with errors that say which', async (t) => {
+  const h = await startHarness(t);
+  const { startWebServer } = await import('../../../src/control/web/server.ts');
+  const base = {
+    host: '127.0.0.1', port: h.port, certDir: h.certDir, dispatch: async () => ({}), isSetUp: () => true,
+    verifyAdminPassword: async () => false, staticDir: null, log: () => {},
+  };
+  await t.throwsAsync(startWebServer(base), { message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${h.port}: .*EADDRINUSE`) });
+  await t.throwsAsync(startWebServer({ ...base, port: 70000 }), { message: /port must be an integer 0\.\.65535/ });
+  await t.throwsAsync(startWebServer({ ...base, host: '' }), { message: /host must be/ });
+  await t.throwsAsync(startWebServer({ ...base, dispatch: undefined as never }), { message: /dispatch must be a function/ });
+  t.is((await request(h.port, { path: '/auth/state' })).status, 200, 'the running server is unaffected');
+});

@@ -55,7 +55,7 @@ export class ApiError extends Error {
 /** An ApiError whose message is SoftEther's own text for the code, followed by what exactly was wrong. */
 export function apiError(code: number, detail?: string, field?: string): ApiError {
   const base = TEXT[code] ?? `Error ${code}.`;
-  return apiError(code, detail ? `${base} ${detail}` : base, field);
+  return new ApiError(code, detail ? `${base} ${detail}` : base, field);
 }
 
 /** A refused field: code 38, the field named first. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { lookup } from 'node:dns/promises';
 import type { ProxyOptions } from './proxy-options.ts';
 import { describeProxy } from './proxy-options.ts';
 import { ProxyError, printable } from './proxy-error.ts';
@@ -76,7 +77,8 @@ async function proxyDialog(socket: net.Socket, t: DialTarget): Promise<void> {
     }
     case 'socks4': {
       let buf: Buffer = Buffer.alloc(0);
-      await step(socket, t, 'SOCKS4 CONNECT', socks4Connect(t.host, t.port, p.username), (chunk) => {
+      const ip = await resolveIPv4(t);
+      await step(socket, t, 'SOCKS4 CONNECT', socks4Connect(ip, t.port, p.username), (chunk) => {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
         const r = parseSocks4Reply(buf);
         if (r) buf = buf.subarray(r.used);
@@ -155,4 +157,27 @@ function step<T>(
     if (request) socket.write(request);
     socket.resume();
   });
+}
+
+/** SOCKS4 carries an IPv4 address: resolve the server's name here (asynchronously), within the same deadline. */
+async function resolveIPv4(t: DialTarget): Promise<string> {
+  if (net.isIPv4(t.host)) return t.host;
+  if (net.isIPv6(t.host)) throw new ProxyError('refused', 'SOCKS4 cannot connect to an IPv6 address; use socks5');
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(t.signal.reason instanceof DialTimeout
+      ? new ProxyError('timeout', `resolving ${t.host} for the SOCKS4 proxy timed out`)
+      : t.signal.reason instanceof Error ? t.signal.reason : new Error('connection attempt aborted'));
+    if (t.signal.aborted) onAbort();
+    else t.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const r = await Promise.race([lookup(t.host, { family: 4 }), aborted]);
+    return r.address;
+  } catch (e) {
+    if (e instanceof ProxyError || !(e as NodeJS.ErrnoException).code) throw e;
+    throw new ProxyError('refused', `cannot resolve ${t.host} for the SOCKS4 proxy (${(e as NodeJS.ErrnoException).code}); SOCKS4 needs an IPv4 address, socks5 lets the proxy resolve`);
+  } finally {
+    t.signal.removeEventListener('abort', onAbort);
+  }
 }

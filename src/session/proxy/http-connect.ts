@@ -48,7 +48,8 @@ export class ConnectReplyParser {
       if (!m) throw notHttp(this.#buf);
       const code = Number(m[1]);
       this.#status = { code, line };
-      if (code === 407) throw new ProxyError('auth', `proxy authentication failed (${printable(line)})`);
+      // 407 is the standard answer; tinyproxy answers a CONNECT with wrong Basic credentials with 401.
+      if (code === 407 || code === 401) throw new ProxyError('auth', `proxy authentication failed (${printable(line)})`);
       if (code < 200 || code > 299) throw new ProxyError('refused', `proxy refused the connection: ${printable(line)}`);
     }
     // Header ends at an empty line (CRLF CRLF; a bare LF LF is tolerated).

@@ -95,7 +95,8 @@ export function parseSocks5ConnectReply(b: Buffer): Parsed<true> | null {
 
 /**
  * SOCKS4 CONNECT to an IPv4 address, or SOCKS4a (address 0.0.0.1 + the host name) so the proxy resolves the name.
- * SOCKS4 cannot carry IPv6.
+ * SOCKS4 cannot carry IPv6. (The dialer resolves names itself and sends plain SOCKS4, like SoftEther: Debian's
+ * dante refuses SOCKS4a.)
  */
 export function socks4Connect(host: string, port: number, userId: string): Buffer {
   if (net.isIPv6(host)) throw new ProxyError('refused', 'SOCKS4 cannot connect to an IPv6 address; use socks5');

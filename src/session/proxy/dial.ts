@@ -124,14 +124,14 @@ function step<T>(
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_STEP_BYTES) return done(new ProxyError('protocol', `proxy sent more than ${MAX_STEP_BYTES} bytes during the ${what}`));
       let r: Parsed<T> | null;
       try {
-        r = parse(chunk);
+        r = parse(chunk); // the parsers' own, tighter limits give the more precise message
       } catch (e) {
         return done(e as Error);
       }
       if (r) done(null, r);
+      else if (received > MAX_STEP_BYTES) done(new ProxyError('protocol', `proxy sent more than ${MAX_STEP_BYTES} bytes during the ${what}`));
     };
     const onError = (e: Error) => {
       if (what === null) return done(e); // direct: the caller words it

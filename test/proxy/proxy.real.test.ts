@@ -1,6 +1,6 @@
 /**
  * Issue 8 part 1 against REAL Debian proxies and the REAL Debian softether-vpnserver: tinyproxy (HTTP CONNECT,
- * with and without Basic auth) and dante (SOCKS5 with and without user/password, SOCKS4a). For each: the cascade
+ * with and without Basic auth) and dante (SOCKS5 with and without user/password, SOCKS4). For each: the cascade
  * comes online with 8 TCP connections, all of them through the proxy (the server sees the proxy's loopback address
  * as the client's, and the server name is one only the proxy can resolve), and frames flow (DHCP + ping through
  * SecureNAT). Wrong proxy credentials: the clear error, and the normal 10 s retry.

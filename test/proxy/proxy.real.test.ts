@@ -6,6 +6,11 @@
  * SecureNAT). Wrong proxy credentials: the clear error, and the normal 10 s retry.
  */
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startServer, serverCapability } from '../harness/softether-server.ts';
 import type { SoftEtherServer } from '../harness/softether-server.ts';
 import { cascadeTo, waitForStatus, online } from '../helpers/cascade-fixture.ts';
@@ -19,6 +24,7 @@ const ok = cap.ok && pcap.ok;
 if (!ok) console.error(`\n!!! SKIPPING real proxy tests: ${!cap.ok ? cap.reason : !pcap.ok ? pcap.reason : ''} !!!\n`);
 const real = ok ? test : test.skip;
 
+const BIN = fileURLToPath(new URL('../../bin/sebridge.js', import.meta.url));
 const HUB = 'PROXY';
 const USER = 'pxuser';
 const PASSWORD = 'Px-secret1';
@@ -141,3 +147,51 @@ real('HTTP proxy without credentials where they are required: 407 becomes "proxy
   const s = await waitForStatus(cascade, (x) => x.lastError !== null, 15_000, 'the proxy error');
   t.regex(s.lastError!.message, /proxy authentication failed \(HTTP\/1\.[01] 407/);
 });
+
+/** `sebridge link` (the built command) until a stdout line matches `until`; then SIGTERM by PID. */
+function runLinkUntil(t: { teardown(f: () => void): void }, args: string[], env: Record<string, string>, until: RegExp, timeoutMs: number): Promise<string> {
+  const child = spawn(process.execPath, [BIN, 'link', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no line matching ${until} within ${timeoutMs} ms:\n${out.slice(-4000)}`));
+    }, timeoutMs);
+    const onText = (b: Buffer) => {
+      out += b.toString();
+      if (out.length > 1_000_000) out = out.slice(-100_000);
+      if (!stopping && until.test(out)) {
+        stopping = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', onText);
+    child.stderr.on('data', onText);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (stopping && code === 0) resolve(out);
+      else reject(new Error(`sebridge exited with ${code}${stopping ? '' : ' early'}:\n${out.slice(-4000)}`));
+    });
+  });
+}
+
+for (const [scheme, which] of [['socks5', 'socks5Auth'], ['http', 'httpAuth']] as const) {
+  real(`sebridge link --proxy ${scheme}://user@host:port --proxy-password-env: 8 connections through the proxy, fingerprint stored`, async (t) => {
+    const p = proxies[which]!;
+    const dir = mkdtempSync(join(tmpdir(), 'sebridge-link-proxy-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const trustFile = join(dir, 'server.sha256');
+    const out = await runLinkUntil(t, [
+      '--server', `${SERVER_NAME}:${server.port}`, '--hub', HUB, '--user', USER, '--password-env', 'SEBT_PW',
+      '--proxy', `${scheme}://${PROXY_USER}@${p.host}:${p.port}`, '--proxy-password-env', 'SEBT_PROXY_PW',
+      '--trust-file', trustFile,
+    ], { SEBT_PW: PASSWORD, SEBT_PROXY_PW: PROXY_PASSWORD }, /^(?=[\s\S]*state=online connections=8\/8)(?=[\s\S]*stored in )/, 30_000);
+    t.regex(out, new RegExp(`through ${scheme}://${PROXY_USER}@${p.host.replace(/\./g, '\\.')}:${p.port}`));
+    t.false(out.includes(PROXY_PASSWORD), 'the proxy password is never printed');
+    t.regex(readFileSync(trustFile, 'utf8'), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/m);
+  });
+}

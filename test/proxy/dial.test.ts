@@ -10,9 +10,9 @@ import { dial, DialTimeout } from '../../src/session/proxy/dial.ts';
 import { ProxyError } from '../../src/session/proxy/proxy-error.ts';
 import type { ProxyErrorKind } from '../../src/session/proxy/proxy-error.ts';
 import type { ProxyOptions } from '../../src/session/proxy/proxy-options.ts';
-import { parseProxyUrl, describeProxy, customHeaderLines, proxyTypeFromSoftEther, proxyTypeToSoftEther } from '../../src/session/proxy/proxy-options.ts';
+import { parseProxyUrl, describeProxy, customHeaderLines, proxyTypeFromSoftEther, proxyTypeToSoftEther, proxyOptionsFromSoftEther, proxyOptionsToSoftEther } from '../../src/session/proxy/proxy-options.ts';
 import { ConnectReplyParser, MAX_CONNECT_REPLY_HEADER } from '../../src/session/proxy/http-connect.ts';
-import { parseSocks4Reply, parseSocks5ConnectReply, parseSocks5Method, parseSocks5AuthReply } from '../../src/session/proxy/socks.ts';
+import { parseSocks4Reply, parseSocks5ConnectReply, parseSocks5Method, parseSocks5AuthReply, socks5Connect } from '../../src/session/proxy/socks.ts';
 import { ConfigError } from '../../src/session/config-error.ts';
 
 /** A one-connection scripted proxy: `script` gets each received chunk-set and decides what to send back. */
@@ -265,7 +265,7 @@ test('proxy URLs for --proxy: schemes, user, IPv6, default ports; a password in 
   t.deepEqual(parseProxyUrl('socks4://bridge@10.1.2.3'), { type: 'socks4', host: '10.1.2.3', port: 1080, username: 'bridge' });
   t.deepEqual(parseProxyUrl('socks5h://a%40b@h:9'), { type: 'socks5', host: 'h', port: 9, username: 'a@b' });
   t.is(parseProxyUrl('http://h').port, 8080);
-  for (const bad of ['ftp://h:1', 'http://u:pw@h:1', 'http://', 'h:3128', 'http://h:1/path']) {
+  for (const bad of ['ftp://h:1', 'http://u:pw@h:1', 'http://', 'h:3128', 'http://h:1/path', 'socks4a://h:1']) {
     const e = t.throws(() => parseProxyUrl(bad), { instanceOf: ConfigError }, bad);
     t.is(e!.field, '--proxy');
   }
@@ -279,4 +279,31 @@ test('custom header lines and SoftEther proxy type numbers', (t) => {
   t.deepEqual([0, 1, 2, 3].map((n) => proxyTypeFromSoftEther(n)), ['direct', 'http', 'socks4', 'socks5']);
   t.is(proxyTypeToSoftEther('socks5'), 3);
   t.throws(() => proxyTypeFromSoftEther(4), { instanceOf: ConfigError });
+});
+
+test('SOCKS5 CONNECT address encodings: IPv4, IPv6 (also with an IPv4 tail), name', (t) => {
+  t.deepEqual([...socks5Connect('10.1.2.3', 443)], [5, 1, 0, 1, 10, 1, 2, 3, 1, 187]);
+  t.deepEqual([...socks5Connect('2001:db8::1', 5555)], [5, 1, 0, 4, 0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1, 0x15, 0xb3]);
+  t.deepEqual([...socks5Connect('::ffff:1.2.3.4', 1)], [5, 1, 0, 4, ...Array(10).fill(0), 0xff, 0xff, 1, 2, 3, 4, 0, 1]);
+  t.deepEqual([...socks5Connect('::', 1)].slice(4, 20), Array(16).fill(0));
+  t.deepEqual([...socks5Connect('ab.c', 2)], [5, 1, 0, 3, 4, 0x61, 0x62, 0x2e, 0x63, 0, 2]);
+});
+
+test('JSON-RPC proxy fields (CreateLink/SetLink) map to ProxyOptions and back; errors name the RPC field', (t) => {
+  const p = proxyOptionsFromSoftEther({ ProxyType_u32: 3, ProxyName_str: 'px', ProxyPort_u32: 1080, ProxyUsername_str: 'u', ProxyPassword_str: 'pw', CustomHttpHeader_str: '' });
+  t.deepEqual(p, { type: 'socks5', host: 'px', port: 1080, username: 'u', password: 'pw', customHttpHeader: '' });
+  t.deepEqual(proxyOptionsToSoftEther(p), { ProxyType_u32: 3, ProxyName_str: 'px', ProxyPort_u32: 1080, ProxyUsername_str: 'u', ProxyPassword_str: '', CustomHttpHeader_str: '' });
+  t.is(proxyOptionsFromSoftEther({}).type, 'direct');
+  t.is(proxyOptionsFromSoftEther({ ProxyType_u32: 1, ProxyName_str: 'h', ProxyPort_u32: 8080, ProxyPassword_str: '' }).password, null);
+  for (const [fields, field] of [
+    [{ ProxyType_u32: 7 }, 'ProxyType_u32'],
+    [{ ProxyType_u32: 1, ProxyPort_u32: 8080 }, 'ProxyName_str'],
+    [{ ProxyType_u32: 1, ProxyName_str: 'h', ProxyPort_u32: 0 }, 'ProxyPort_u32'],
+    [{ ProxyType_u32: 2, ProxyName_str: 'h', ProxyPort_u32: 1, ProxyUsername_str: 'u', ProxyPassword_str: 'x' }, 'ProxyPassword_str'],
+    [{ ProxyType_u32: 1, ProxyName_str: 'h', ProxyPort_u32: 1, CustomHttpHeader_str: 'bad' }, 'CustomHttpHeader_str'],
+  ] as const) {
+    const e = t.throws(() => proxyOptionsFromSoftEther(fields), { instanceOf: ConfigError });
+    t.is(e!.field, field);
+    t.true(e!.message.startsWith(`${field}: `), e!.message);
+  }
 });

@@ -110,7 +110,7 @@ export function parseProxyOptions(input: unknown, prefix = 'proxy'): ProxyOption
  * A password in the URL is refused: it would sit in the process list and shell history.
  */
 export function parseProxyUrl(url: string, field = '--proxy'): Omit<ProxyOptions, 'password' | 'customHttpHeader'> {
-  const m = /^(http|socks4a?|socks5h?):\/\/(?:([^@/]*)@)?(\[[0-9A-Fa-f:.]+\]|[^:/@[\]]+)(?::(\d{1,5}))?\/?$/.exec(url);
+  const m = /^(http|socks4|socks5h?):\/\/(?:([^@/]*)@)?(\[[0-9A-Fa-f:.]+\]|[^:/@[\]]+)(?::(\d{1,5}))?\/?$/.exec(url);
   if (!m) throw new ConfigError(field, `"${url.slice(0, 100)}" is not http://[user@]host:port, socks5://[user@]host:port or socks4://[user@]host:port`);
   const scheme = m[1]!;
   const userinfo = m[2] ?? '';
@@ -121,7 +121,7 @@ export function parseProxyUrl(url: string, field = '--proxy'): Omit<ProxyOptions
   } catch {
     throw new ConfigError(field, 'the user name is not valid percent-encoding');
   }
-  const type: Exclude<ProxyType, 'direct'> = scheme === 'http' ? 'http' : scheme.startsWith('socks4') ? 'socks4' : 'socks5';
+  const type: Exclude<ProxyType, 'direct'> = scheme === 'http' ? 'http' : scheme === 'socks4' ? 'socks4' : 'socks5';
   const port = m[4] === undefined ? DEFAULT_PORTS[type] : Number(m[4]);
   return { type, host: m[3]!.replace(/^\[|\]$/g, ''), port, username };
 }
@@ -131,4 +131,59 @@ export function describeProxy(p: ProxyOptions): string {
   if (p.type === 'direct') return 'direct';
   const host = net.isIPv6(p.host) ? `[${p.host}]` : p.host;
   return `${p.type}://${p.username ? `${encodeURIComponent(p.username)}@` : ''}${host}:${p.port}`;
+}
+
+/** The proxy fields of SoftEther's JSON-RPC `CreateLink`/`SetLink`/`GetLink` (ClientOption). */
+export interface SoftEtherProxyFields {
+  ProxyType_u32?: unknown;
+  ProxyName_str?: unknown;
+  ProxyPort_u32?: unknown;
+  ProxyUsername_str?: unknown;
+  ProxyPassword_str?: unknown;
+  CustomHttpHeader_str?: unknown;
+}
+
+const RPC_FIELD: Record<string, keyof SoftEtherProxyFields> = {
+  'proxy.type': 'ProxyType_u32',
+  'proxy.host': 'ProxyName_str',
+  'proxy.port': 'ProxyPort_u32',
+  'proxy.username': 'ProxyUsername_str',
+  'proxy.password': 'ProxyPassword_str',
+  'proxy.customHttpHeader': 'CustomHttpHeader_str',
+};
+
+/**
+ * JSON-RPC fields to ProxyOptions, with the same checks as the config; a ConfigError names the RPC field.
+ * An empty `ProxyPassword_str` means "no password" (SoftEther never reads passwords back, so a client that
+ * round-trips GetLink into SetLink sends it empty: keeping a stored password is the caller's decision).
+ */
+export function proxyOptionsFromSoftEther(f: SoftEtherProxyFields): ProxyOptions {
+  const type = proxyTypeFromSoftEther(f.ProxyType_u32 ?? 0);
+  try {
+    return parseProxyOptions({
+      type,
+      host: f.ProxyName_str ?? '',
+      port: f.ProxyPort_u32,
+      username: f.ProxyUsername_str ?? '',
+      password: f.ProxyPassword_str === '' ? null : (f.ProxyPassword_str ?? null),
+      customHttpHeader: f.CustomHttpHeader_str ?? '',
+    });
+  } catch (e) {
+    if (e instanceof ConfigError && RPC_FIELD[e.field]) {
+      throw new ConfigError(RPC_FIELD[e.field]!, e.message.slice(e.field.length + 2));
+    }
+    throw e;
+  }
+}
+
+/** ProxyOptions to the JSON-RPC fields (the password left empty: secrets are never read back). */
+export function proxyOptionsToSoftEther(p: ProxyOptions): Required<SoftEtherProxyFields> {
+  return {
+    ProxyType_u32: proxyTypeToSoftEther(p.type),
+    ProxyName_str: p.type === 'direct' ? '' : p.host,
+    ProxyPort_u32: p.type === 'direct' ? 0 : p.port,
+    ProxyUsername_str: p.type === 'direct' ? '' : p.username,
+    ProxyPassword_str: '',
+    CustomHttpHeader_str: p.type === 'direct' ? '' : p.customHttpHeader,
+  };
 }

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseProxyUrl } from './session/proxy/proxy-options.ts';
+import { readTrustFile } from './session/trust-file.ts';
 import { X509Certificate } from 'node:crypto';
 import { parseCascadeOptions, ConfigError } from './session/options.ts';
 import { runLink } from './link.ts';
@@ -23,7 +26,18 @@ const USAGE = `usage:
     --compress                zlib-compress every frame
     --no-encrypt              TLS only for the login, raw TCP afterwards (use_encrypt=0)
     --no-qos                  no priority connection
-    --pin SHA256              refuse any server certificate with another SHA-256 fingerprint
+  proxy (every TCP connection of the link goes through it):
+    --proxy URL               http://[user@]host:port (CONNECT), socks5://[user@]host:port (the proxy resolves the
+                              server name), socks4://[user@]host:port (SOCKS4: the name is resolved here)
+    --proxy-password-env VAR  the proxy password from environment variable VAR (never on the command line)
+    --proxy-header 'N: V'     extra header line for the HTTP CONNECT request (repeatable)
+  server certificate (default: trust on first use, remembered with --trust-file):
+    --trust-file PATH         remember the server certificate's SHA-256 in PATH; a different certificate later is
+                              refused (both fingerprints shown) until accepted with --pin
+    --pin SHA256              trust exactly this SHA-256 fingerprint (the explicit "accept"; stored in --trust-file)
+    --ca FILE                 verify the server certificate against these PEM CA certificates and the --server name
+    --insecure-accept-any-cert  do not check the server certificate at all (logged as a warning)
+    --allow-plain-unverified  let --auth plain send its password to a server whose certificate is not verified
     --status-interval SEC     print a status line every SEC seconds (default 0 = only on changes)
 `;
 
@@ -36,6 +50,16 @@ const FLAG_OF_FIELD: Record<string, string> = {
   authType: '--auth',
   maxConnections: '--connections',
   pinnedCertSha256: '--pin',
+  serverCertSha256: '--pin',
+  caCertsPem: '--ca',
+  checkServerCert: '--insecure-accept-any-cert',
+  proxy: '--proxy',
+  'proxy.type': '--proxy',
+  'proxy.host': '--proxy',
+  'proxy.port': '--proxy',
+  'proxy.username': '--proxy',
+  'proxy.password': '--proxy-password-env',
+  'proxy.customHttpHeader': '--proxy-header',
   certDer: '--cert',
   keyPem: '--key',
 };
@@ -69,6 +93,13 @@ export async function main(argv: string[]): Promise<number> {
         'no-encrypt': { type: 'boolean' },
         'no-qos': { type: 'boolean' },
         pin: { type: 'string' },
+        'trust-file': { type: 'string' },
+        ca: { type: 'string' },
+        'insecure-accept-any-cert': { type: 'boolean' },
+        'allow-plain-unverified': { type: 'boolean' },
+        proxy: { type: 'string' },
+        'proxy-password-env': { type: 'string' },
+        'proxy-header': { type: 'string', multiple: true },
         'status-interval': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -96,8 +127,37 @@ export async function main(argv: string[]): Promise<number> {
       compress: values.compress ?? false,
       encrypt: !values['no-encrypt'],
       qos: !values['no-qos'],
-      pinnedCertSha256: values.pin,
+      serverCertSha256: values.pin,
+      checkServerCert: !values['insecure-accept-any-cert'],
+      allowPlainOverUnverified: values['allow-plain-unverified'] ?? false,
     };
+    const trustFile = values['trust-file'];
+    if (values['insecure-accept-any-cert'] && (values.pin || values.ca || trustFile)) {
+      throw new ConfigError('--insecure-accept-any-cert', 'contradicts --pin, --ca and --trust-file');
+    }
+    if (values.pin === undefined && trustFile !== undefined) {
+      const stored = await readTrustFile(trustFile);
+      if (stored) input.serverCertSha256 = stored;
+    }
+    if (values.ca !== undefined) {
+      try {
+        input.caCertsPem = await readFile(values.ca, 'utf8');
+      } catch (e) {
+        throw new ConfigError('--ca', `cannot read ${values.ca}: ${(e as Error).message}`);
+      }
+    }
+    if (values.proxy !== undefined) {
+      const proxy: Record<string, unknown> = { ...parseProxyUrl(values.proxy), password: null, customHttpHeader: (values['proxy-header'] ?? []).join('\r\n') };
+      const pwEnv = values['proxy-password-env'];
+      if (pwEnv !== undefined) {
+        const pw = process.env[pwEnv];
+        if (pw === undefined) throw new ConfigError('--proxy-password-env', `environment variable ${pwEnv} is not set`);
+        proxy.password = pw;
+      }
+      input.proxy = proxy;
+    } else if (values['proxy-password-env'] !== undefined || values['proxy-header'] !== undefined) {
+      throw new ConfigError('--proxy', 'is required with --proxy-password-env and --proxy-header');
+    }
     if (values.connections !== undefined) {
       const n = Number(values.connections);
       input.maxConnections = Number.isInteger(n) ? n : values.connections;
@@ -123,6 +183,8 @@ export async function main(argv: string[]): Promise<number> {
       ...(values.tap ? { tap: values.tap } : {}),
       ...(values['tap-bridge'] ? { tapBridge: values['tap-bridge'] } : {}),
       statusIntervalMs: statusInterval * 1000,
+      ...(trustFile !== undefined ? { trustFile } : {}),
+      ...(values.pin !== undefined ? { pinGiven: true } : {}),
     });
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -4,6 +4,8 @@ import type { CascadeStatus } from './session/status.ts';
 import { Hub } from './hub/index.ts';
 import { RawSocketPort } from './ports/raw-socket-port.ts';
 import { TapPort } from './ports/tap-port.ts';
+import { writeTrustFile } from './session/trust-file.ts';
+import type { CertificateTrustedEvent } from './session/trust.ts';
 
 /**
  * The headless `sebridge link` job: one cascade and the local side (a bridged NIC and/or a TAP device) joined by
@@ -17,6 +19,10 @@ export interface LinkJob {
   /** Linux bridge the TAP device joins. */
   tapBridge?: string;
   statusIntervalMs: number;
+  /** Remember the trusted server certificate fingerprint here (see trust-file.ts). */
+  trustFile?: string;
+  /** --pin was given: it is the explicit acceptance, stored in trustFile right away. */
+  pinGiven?: boolean;
 }
 
 export function describeStatus(s: CascadeStatus): string {
@@ -61,6 +67,21 @@ export async function runLink(job: LinkJob): Promise<number> {
   const cascade = new Cascade(job.options);
   hub.attach(cascade);
   cascade.on('log', (l: string) => line(l));
+  const remember = (e: CertificateTrustedEvent) => {
+    if (!job.trustFile) {
+      if (e.reason === 'first-use') line(`not remembered after exit: use --trust-file PATH, or --pin ${e.sha256} next time`);
+      return;
+    }
+    const path = job.trustFile;
+    writeTrustFile(path, e.sha256, `${e.reason}${e.subject ? `, ${e.subject}` : ''}, ${new Date().toISOString()}`).then(
+      () => line(`server certificate SHA-256 ${e.sha256} stored in ${path}`),
+      (err: Error) => line(`error: could not store the trusted fingerprint in ${path}: ${err.message}`),
+    );
+  };
+  cascade.on('certificate-trusted', remember);
+  if (job.pinGiven && job.trustFile && job.options.serverCertSha256) {
+    remember({ sha256: job.options.serverCertSha256, reason: 'accepted', subject: '', validTo: '' });
+  }
   cascade.on('state', (s: CascadeStatus) => line(describeStatus(s)));
   cascade.on('connections', () => line(describeStatus(cascade.status())));
   cascade.start();

@@ -22,6 +22,16 @@ const bad: Array<[string[], RegExp]> = [
   [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--pin', 'xyz'], /--pin: must be 64 hex digits/],
   [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--tap-bridge', 'br0'], /--tap-bridge: needs --tap NAME/],
   [['link', '--bogus'], /Unknown option '--bogus'/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy', 'http://u:pw@p:1'], /--proxy: put no password in the URL; use --proxy-password-env VAR/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy', 'gopher://p:1'], /--proxy: "gopher:\/\/p:1" is not http:\/\//],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy', 'socks5://p:70000'], /--proxy: must be a whole number from 1 to 65535/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy', 'socks5://p:1', '--proxy-password-env', 'SEB_TEST_UNSET_VAR'], /--proxy-password-env: environment variable SEB_TEST_UNSET_VAR is not set/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy', 'socks5://p:1', '--proxy-header', 'X: y'], /--proxy-header: is only for HTTP proxies/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy', 'http://p:1', '--proxy-header', 'no colon'], /--proxy-header: "no colon" is not a "Name: value" header line/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--proxy-header', 'X: y'], /--proxy: is required with --proxy-password-env and --proxy-header/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--insecure-accept-any-cert', '--pin', 'AB'.repeat(32)], /--insecure-accept-any-cert: contradicts --pin/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--ca', '/nonexistent/ca.pem'], /--ca: cannot read \/nonexistent\/ca\.pem/],
+  [['link', '--server', '198.18.0.1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous', '--trust-file', '/etc/hostname'], /--trust-file: (\/etc\/hostname must hold exactly one|must be 64 hex digits)/],
 ];
 for (const [args, message] of bad) {
   test(`refused with a message naming the flag: ${args.slice(1).join(' ')}`, (t) => {

@@ -3,22 +3,10 @@ import type { Auth } from '../protocol/login.ts';
 import { CASCADE_DEFAULTS, ConfigError, defaultIdentity } from '../session/options.ts';
 import type { CascadeOptions } from '../session/options.ts';
 import type { CascadeConfig } from './config/types.ts';
-
-/**
- * Settings the engine cannot honour yet. They are refused with a clear message wherever a config enters (API,
- * import, start-up), never silently ignored.
- */
-export function unsupportedReason(c: CascadeConfig): { field: string; message: string } | null {
-  if (c.proxy.type !== 'direct') {
-    return { field: 'proxy.type', message: `proxy type "${c.proxy.type}" is not supported yet (only direct connections)` };
-  }
-  return null;
-}
+import { normalizeFingerprint } from '../session/trust.ts';
 
 /** The engine options for one configured cascade. Throws ConfigError naming the field when it cannot be run. */
 export function cascadeOptionsFrom(c: CascadeConfig): CascadeOptions {
-  const unsupported = unsupportedReason(c);
-  if (unsupported) throw new ConfigError(unsupported.field, unsupported.message);
   let auth: Auth;
   switch (c.authType) {
     case 'anonymous':
@@ -58,7 +46,12 @@ export function cascadeOptionsFrom(c: CascadeConfig): CascadeOptions {
     compress: c.compress,
     encrypt: c.encrypt,
     qos: !c.disableQos,
-    ...(c.checkServerCert && c.serverCertSha256 ? { pinnedCertSha256: c.serverCertSha256 } : {}),
+    checkServerCert: c.checkServerCert,
+    serverCertSha256: c.serverCertSha256 ? normalizeFingerprint(c.serverCertSha256) : null,
+    // A plain-text password goes only to a server whose certificate is verified (pinned); on first use the
+    // cascade stops and asks for the fingerprint to be accepted (issue 8).
+    allowPlainOverUnverified: false,
+    proxy: { ...c.proxy },
     retryIntervalMs: CASCADE_DEFAULTS.retryIntervalMs,
     handshakeTimeoutMs: CASCADE_DEFAULTS.handshakeTimeoutMs,
     identity: defaultIdentity(`${c.host}:${c.port}/${c.hub}/${c.username}`),
@@ -67,9 +60,15 @@ export function cascadeOptionsFrom(c: CascadeConfig): CascadeOptions {
 
 /**
  * What decides whether a running cascade must be replaced: every field except the name (a rename is cosmetic:
- * the session and its counters stay) and the online switch (handled as start/stop).
+ * the session and its counters stay), the online switch (start/stop) and the trusted server fingerprint (applied
+ * live: recording it on first use or accepting a new one must not cut the session).
  */
 export function engineKey(c: CascadeConfig): string {
-  const { name: _name, online: _online, ...rest } = c;
+  const { name: _name, online: _online, serverCertSha256: _fp, ...rest } = c;
   return JSON.stringify(rest);
+}
+
+/** Config form of a fingerprint: 64 lower-case hex digits. */
+export function configFingerprint(sha256: string): string {
+  return sha256.replace(/:/g, '').toLowerCase();
 }

@@ -91,7 +91,7 @@ export class Daemon {
       this.log.warn({ object: 'system' }, `restored interface settings a killed sebridge left changed: ${fixed}`);
     }
 
-    this.supervisor = new Supervisor({ system: this.#system, log: this.log, now: this.#now });
+    this.supervisor = this.#newSupervisor();
     await this.supervisor.apply(this.config.get());
     this.config.on('change', (_prev, next) => this.#applyLogSettings(next));
 
@@ -136,6 +136,21 @@ export class Daemon {
     if (this.config.get().admin.passwordHash === null) {
       this.log.warn({ object: 'setup' }, 'no admin password yet: open the web UI to set one (nothing else is reachable until then)');
     }
+  }
+
+  #newSupervisor(): Supervisor {
+    const sup = new Supervisor({ system: this.#system, log: this.log, now: this.#now });
+    // Trust on first use: the fingerprint a cascade recorded goes into the config, so it survives a restart.
+    sup.on('certificate-trusted', (name: string, sha256: string) => {
+      this.config
+        .update((d) => {
+          const c = d.cascades.find((x) => x.name === name);
+          if (c && c.checkServerCert && c.serverCertSha256 === null) c.serverCertSha256 = sha256;
+        })
+        .then(() => sup.apply(this.config.get()))
+        .catch((e: Error) => this.log.error({ object: `cascade/${name}` }, `could not store the trusted certificate: ${e.message}`));
+    });
+    return sup;
   }
 
   #applyLogSettings(c: Readonly<AppConfig>): void {
@@ -233,7 +248,7 @@ export class Daemon {
       this.log.warn({ object: 'daemon' }, 'restart requested: stopping all cascades and local bridges');
       await this.supervisor.stop();
       const old = this.supervisor;
-      this.supervisor = new Supervisor({ system: this.#system, log: this.log, now: this.#now });
+      this.supervisor = this.#newSupervisor();
       old.removeAllListeners();
       await this.supervisor.apply(this.config.get());
       this.log.info({ object: 'daemon' }, 'restart done');

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Hub } from '../hub/index.ts';
 import type { CascadeStatus } from '../session/status.ts';
 import type { AppConfig, BridgeConfig, CascadeConfig } from './config/types.ts';
-import { cascadeOptionsFrom, engineKey } from './cascade-options.ts';
+import { cascadeOptionsFrom, configFingerprint, engineKey } from './cascade-options.ts';
+import type { CertificateTrustedEvent } from '../session/trust.ts';
 import type { CascadeHandle, LocalBridgePort, LocalBridgeStatus, SystemLayer } from './system-layer.ts';
 import type { ControlLog } from './control-log.ts';
 
@@ -64,7 +65,8 @@ export interface BridgeView {
  * replace; an interface that cannot be opened is retried every 5 s.
  *
  * Owns: the hub, the running cascades and ports, one retry timer per unopened bridge. Events: 'cascade-state'
- * (name, status), 'bridge-state' (device), 'log' is not used: everything is logged through the ControlLog.
+ * (name, status), 'bridge-state' (device), 'certificate-trusted' (name, 64-hex fingerprint: the owner stores it in
+ * the config); everything is logged through the ControlLog.
  */
 export class Supervisor extends EventEmitter {
   readonly hub = new Hub();
@@ -171,9 +173,15 @@ export class Supervisor extends EventEmitter {
         if (want.online) this.#startCascade(entry);
         continue;
       }
-      const replace = engineKey(e.config) !== engineKey(want);
+      const replace = engineKey(e.config) !== engineKey(want) || (e.config.serverCertSha256 !== null && want.serverCertSha256 === null);
       const wasOnline = e.config.online;
+      const newTrust = !replace && want.serverCertSha256 !== null && want.serverCertSha256 !== e.config.serverCertSha256;
       e.config = want;
+      if (newTrust && e.handle) {
+        // A fingerprint recorded on first use or accepted by the admin: applied live, the session stays.
+        const running = e.handle.status().certificateTrust.trustedSha256;
+        if (running === null || configFingerprint(running) !== want.serverCertSha256) e.handle.trustServerCertificate(want.serverCertSha256!);
+      }
       if (replace) {
         this.#log.info({ object: `cascade/${want.name}` }, `cascade "${want.name}" settings changed: reconnecting with the new settings`);
         await this.#stopCascade(e);
@@ -233,6 +241,11 @@ export class Supervisor extends EventEmitter {
       }
       e.lastState = s.state;
       this.emit('cascade-state', name, s);
+    });
+    handle.on('certificate-trusted', (ev: CertificateTrustedEvent) => {
+      if (e.handle !== handle) return;
+      this.#log.info({ object: `cascade/${e.config.name}` }, `cascade "${e.config.name}": server certificate SHA-256 ${ev.sha256} ${ev.reason === 'first-use' ? 'trusted on first use' : 'accepted'}${ev.subject ? ` (${ev.subject}, valid to ${ev.validTo})` : ''}`);
+      this.emit('certificate-trusted', e.config.name, configFingerprint(ev.sha256));
     });
     handle.on('log', (line: string) => {
       if (e.handle === handle) this.#log.debug({ object: `cascade/${e.config.name}` }, line);

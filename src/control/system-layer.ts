@@ -51,4 +51,6 @@ export interface CascadeHandle extends Port, Pick<EventEmitter, 'on' | 'off'> {
   reconnectNow(): void;
   /** The DER certificate the server presented on the last login, if any. */
   serverCertificate(): Buffer | null;
+  /** Trust exactly this server certificate from now on (live; a cascade refused for its certificate retries). */
+  trustServerCertificate(sha256: string): void;
 }

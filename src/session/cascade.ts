@@ -12,6 +12,10 @@ import { retryDelayClass } from '../protocol/error-codes.ts';
 import { grantedConnections } from '../protocol/login.ts';
 import type { Hello } from '../protocol/login.ts';
 import type { TlsFacts } from './transport.ts';
+import { CertificateChangedError, CertificateUntrustedError, describeCertificate, normalizeFingerprint } from './trust.ts';
+import type { CertificateTrustedEvent, TrustMode } from './trust.ts';
+import { ProxyError } from './proxy/proxy-error.ts';
+import { describeProxy } from './proxy/proxy-options.ts';
 
 const MAX_FRAME = 1600;
 /** Local send queue bounds (the stock session's: 1024 blocks / 2.56 MB, §7.4). */
@@ -27,7 +31,11 @@ const LONG_RETRY_MS = 60_000;
  * errors), log in again — forever, also after authentication errors. Owns: the retry timer, the per-batch flush
  * (setImmediate) and the bounded local send queue; the Session owns its own ticker and connections.
  *
- * Events: 'state' (status), 'log' (line).
+ * Server certificate trust (trust.ts): checked right after TLS on the first connection, before any request is
+ * sent; a refused certificate is an attempt failure like any other (logged, retried every 10 s, never connects).
+ *
+ * Events: 'state' (status), 'log' (line), 'connections' (counts), 'certificate-trusted' (CertificateTrustedEvent:
+ * store its fingerprint as the cascade's `serverCertSha256`).
  */
 export class Cascade extends EventEmitter implements Port {
   readonly name: string;
@@ -54,11 +62,35 @@ export class Cascade extends EventEmitter implements Port {
   #loop: Promise<void> | null = null;
   /** The administrator asked to log in again now: the next attempt skips the 10 s spacing once. */
   #reconnectRequested = false;
+  /** The fingerprint trusted now: from the options, recorded on first use, or accepted through trustServerCertificate. */
+  #trustedSha256: string | null;
 
   constructor(options: CascadeOptions, name = 'cascade') {
     super();
     this.options = options;
     this.name = name;
+    this.#trustedSha256 = options.serverCertSha256;
+  }
+
+  get trustMode(): TrustMode {
+    const o = this.options;
+    if (!o.checkServerCert) return 'accept-any';
+    if (o.caCertsPem) return 'ca';
+    return this.#trustedSha256 ? 'fingerprint' : 'first-use';
+  }
+
+  /**
+   * The explicit "accept this certificate" action (API method, UI button, `link --pin`): from now on exactly this
+   * fingerprint is trusted. A cascade waiting after a refused certificate tries again at once. Emits
+   * 'certificate-trusted' (reason 'accepted'). Throws ConfigError for a malformed fingerprint (nothing changes).
+   */
+  trustServerCertificate(sha256: string): void {
+    const fp = normalizeFingerprint(sha256);
+    this.#trustedSha256 = fp;
+    const known = this.#tls?.certSha256 === fp ? describeCertificate(this.#tls.certDer) : { subject: '', validTo: '' };
+    this.#log(`server certificate SHA-256 ${fp} accepted`);
+    this.emit('certificate-trusted', { sha256: fp, reason: 'accepted', ...known } satisfies CertificateTrustedEvent);
+    if (this.#state === 'waiting' && this.#lastError?.kind?.startsWith('certificate')) this.#wakeRetry?.();
   }
 
   // ---- Port ----
@@ -115,6 +147,10 @@ export class Cascade extends EventEmitter implements Port {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#abort = new AbortController();
+    if (!this.options.checkServerCert) {
+      this.#log('WARNING: the server certificate is NOT checked (accept any): anyone on the path can pose as the server and relay the login');
+    }
+    if (this.options.proxy.type !== 'direct') this.#log(`using proxy ${describeProxy(this.options.proxy)}`);
     this.#loop = this.#run();
   }
 
@@ -176,6 +212,7 @@ export class Cascade extends EventEmitter implements Port {
       server: this.#hello ? { product: this.#hello.serverStr, version: this.#hello.version, build: this.#hello.build } : null,
       tls: this.#tls ? { version: this.#tls.version, cipher: this.#tls.cipher } : null,
       serverCertSha256: this.#tls?.certSha256 ?? null,
+      certificateTrust: { mode: this.trustMode, trustedSha256: this.options.checkServerCert ? this.#trustedSha256 : null },
     };
   }
 
@@ -205,7 +242,12 @@ export class Cascade extends EventEmitter implements Port {
     const err = e as Error;
     this.#lastError = {
       message: err.message,
-      ...(err instanceof ServerError ? { code: err.code } : {}),
+      ...(err instanceof ServerError ? { code: err.code, kind: 'server' as const } : {}),
+      ...(err instanceof ProxyError ? { kind: 'proxy' as const, proxyFailure: err.kind } : {}),
+      ...(err instanceof CertificateChangedError
+        ? { kind: 'certificate-changed' as const, certificate: { expected: err.expected, presented: err.presented } }
+        : {}),
+      ...(err instanceof CertificateUntrustedError ? { kind: 'certificate-untrusted' as const, certificate: { expected: null, presented: err.presented } } : {}),
       at: new Date().toISOString(),
     };
     this.#log(`error: ${err.message}`);
@@ -252,26 +294,53 @@ export class Cascade extends EventEmitter implements Port {
     }
   }
 
+  /**
+   * Throws when the certificate must not be used; returns whether it is verified (CA-checked or matching a trusted
+   * fingerprint) as opposed to merely accepted (first use, accept-any).
+   */
+  #checkCertificate(facts: TlsFacts): boolean {
+    const mode = this.trustMode;
+    if (mode === 'accept-any') return false;
+    if (mode === 'first-use') return false;
+    if (mode === 'ca') {
+      if (facts.ca && !facts.ca.ok) {
+        throw new CertificateUntrustedError(`server certificate refused: ${facts.ca.reason} (SHA-256 ${facts.certSha256}); not logging in`, facts.certSha256);
+      }
+      if (!facts.ca) throw new Error('internal: CA mode without a CA verdict');
+    }
+    if (this.#trustedSha256 !== null && facts.certSha256 !== this.#trustedSha256) {
+      throw new CertificateChangedError(this.#trustedSha256, facts.certSha256);
+    }
+    return true;
+  }
+
   /** Logs in on a first connection; resolves with a promise of the session's end once it runs. */
   async #connectOnce(): Promise<Promise<Error>> {
     const o = this.options;
-    this.#log(`connecting to ${o.host}:${o.port} hub ${o.hub} as ${o.username}`);
+    const via = o.proxy.type === 'direct' ? '' : ` through ${describeProxy(o.proxy)}`;
+    this.#log(`connecting to ${o.host}:${o.port}${via} hub ${o.hub} as ${o.username}`);
     const transport = await openTransport({
       host: o.host,
       port: o.port,
       timeoutMs: o.handshakeTimeoutMs,
       detachable: !o.encrypt,
+      proxy: o.proxy,
+      ...(o.caCertsPem ? { ca: o.caCertsPem } : {}),
       ...(this.#abort ? { signal: this.#abort.signal } : {}),
     });
     this.#connectingTransport = transport;
     try {
       if (this.#stopped) throw new Error('stopped');
       this.#tls = transport.facts;
-      if (o.pinnedCertSha256) {
-        const got = transport.facts.certSha256.replace(/:/g, '').toLowerCase();
-        if (got !== o.pinnedCertSha256) {
-          throw new Error(`server certificate does not match the pinned fingerprint (server presented SHA-256 ${transport.facts.certSha256})`);
-        }
+      // Before any request leaves: a refused certificate never sees the hello request, let alone a password proof.
+      const verified = this.#checkCertificate(transport.facts);
+      const firstUse = this.trustMode === 'first-use';
+      if (o.auth.type === 'plain' && !verified && !o.allowPlainOverUnverified) {
+        throw new CertificateUntrustedError(
+          `refusing to send a plain-text password to a server whose certificate is not verified (SHA-256 ${transport.facts.certSha256}); ` +
+            'trust this fingerprint explicitly, give CA certificates, or allow plain auth over an unverified certificate',
+          transport.facts.certSha256,
+        );
       }
       const hostHeader = o.host;
       const hello = await getHello(transport.tls, hostHeader, o.handshakeTimeoutMs);
@@ -292,6 +361,16 @@ export class Cascade extends EventEmitter implements Port {
         throw new Error(`server answered use_encrypt=${welcome.useEncrypt ? 1 : 0} to a request for ${o.encrypt ? 1 : 0}`);
       }
       if (this.#stopped) throw new Error('stopped');
+      if (firstUse && this.trustMode === 'first-use') {
+        // Trust on first use: the first certificate that got us logged in is the one from now on.
+        this.#trustedSha256 = transport.facts.certSha256;
+        this.#log(`server certificate SHA-256 ${transport.facts.certSha256} trusted on first use`);
+        this.emit('certificate-trusted', {
+          sha256: transport.facts.certSha256,
+          reason: 'first-use',
+          ...describeCertificate(transport.facts.certDer),
+        } satisfies CertificateTrustedEvent);
+      }
       const { socket, initial } = tunnelStream(transport, rest, o.encrypt);
       this.#connectingTransport = null;
       const granted = grantedConnections(welcome, o.maxConnections);

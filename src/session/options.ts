@@ -3,6 +3,10 @@ import os from 'node:os';
 import { createHash } from 'node:crypto';
 import type { Auth, ClientIdentity } from '../protocol/login.ts';
 import { DEFAULT_CLIENT_STR } from '../protocol/login.ts';
+import { ConfigError } from './config-error.ts';
+import { checkCaPem, normalizeFingerprint } from './trust.ts';
+import { parseProxyOptions } from './proxy/proxy-options.ts';
+import type { ProxyOptions } from './proxy/proxy-options.ts';
 
 /** Everything a cascade link needs; what a network engineer fills in on the appliance's page. */
 export interface CascadeOptions {
@@ -22,8 +26,20 @@ export interface CascadeOptions {
   encrypt: boolean;
   /** Ask for a dedicated priority connection (only effective with >= 2 connections). */
   qos: boolean;
-  /** SHA-256 of the server certificate (hex, colons optional): refuse any other server. */
-  pinnedCertSha256?: string;
+  /**
+   * false = accept any server certificate (SoftEther's CheckServerCert off; an explicit, loudly logged choice).
+   * true (default) = check it: against `caCertsPem` if given, else by fingerprint (trust on first use while
+   * `serverCertSha256` is null). See trust.ts.
+   */
+  checkServerCert: boolean;
+  /** Trusted SHA-256 of the server certificate, canonical "AB:CD:..." form; null = not known yet (first use). */
+  serverCertSha256: string | null;
+  /** PEM CA certificates to verify the server's chain and host name against (instead of trust on first use). */
+  caCertsPem?: string;
+  /** Let --auth plain send its password to a server whose certificate is not verified (accept-any / first use). */
+  allowPlainOverUnverified: boolean;
+  /** How the TCP connections reach the server (direct, HTTP CONNECT, SOCKS4/4a, SOCKS5). */
+  proxy: ProxyOptions;
   /** Base reconnect interval; the stock cascade uses a fixed 10 s with +-20 % jitter. */
   retryIntervalMs: number;
   /** How long each handshake step (TCP+TLS, hello, welcome) may take; the stock client uses 15 s. */
@@ -31,14 +47,7 @@ export interface CascadeOptions {
   identity: ClientIdentity;
 }
 
-export class ConfigError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'ConfigError';
-    this.field = field;
-  }
-}
+export { ConfigError };
 
 export const CASCADE_DEFAULTS = {
   port: 443,
@@ -128,13 +137,19 @@ export function parseCascadeOptions(input: Input): CascadeOptions {
     default:
       throw new ConfigError('authType', `must be one of anonymous, password, plain, cert (got "${authType}")`);
   }
-  const pin = str(input, 'pinnedCertSha256', false);
-  let pinnedCertSha256: string | undefined;
-  if (pin !== undefined) {
-    const hex = pin.replace(/:/g, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(hex)) throw new ConfigError('pinnedCertSha256', 'must be 64 hex digits (colons allowed)');
-    pinnedCertSha256 = hex;
+  // `pinnedCertSha256` is the field's earlier name, still accepted.
+  const pinField = input['serverCertSha256'] !== undefined && input['serverCertSha256'] !== null ? 'serverCertSha256' : 'pinnedCertSha256';
+  const pin = str(input, pinField, false);
+  const serverCertSha256 = pin === undefined ? null : normalizeFingerprint(pin, pinField);
+  const checkServerCert = bool(input, 'checkServerCert', true);
+  const hasCa = input['caCertsPem'] !== undefined && input['caCertsPem'] !== null;
+  if (!checkServerCert && hasCa) throw new ConfigError('checkServerCert', 'must be true when CA certificates are given');
+  const caCertsPem = hasCa ? checkCaPem(input['caCertsPem']) : undefined;
+  const allowPlainOverUnverified = bool(input, 'allowPlainOverUnverified', false);
+  if (auth.type === 'plain' && !checkServerCert && !allowPlainOverUnverified) {
+    throw new ConfigError('authType', 'plain sends the password as text; refused with checkServerCert off unless allowPlainOverUnverified is set');
   }
+  const proxy = parseProxyOptions(input['proxy']);
   const port = int(input, 'port', CASCADE_DEFAULTS.port, 1, 65535);
   return {
     host,
@@ -149,7 +164,11 @@ export function parseCascadeOptions(input: Input): CascadeOptions {
     compress: bool(input, 'compress', CASCADE_DEFAULTS.compress),
     encrypt: bool(input, 'encrypt', CASCADE_DEFAULTS.encrypt),
     qos: bool(input, 'qos', CASCADE_DEFAULTS.qos),
-    ...(pinnedCertSha256 ? { pinnedCertSha256 } : {}),
+    checkServerCert,
+    serverCertSha256,
+    ...(caCertsPem !== undefined ? { caCertsPem } : {}),
+    allowPlainOverUnverified,
+    proxy,
     retryIntervalMs: int(input, 'retryIntervalMs', CASCADE_DEFAULTS.retryIntervalMs, 1000, 300_000),
     handshakeTimeoutMs: int(input, 'handshakeTimeoutMs', CASCADE_DEFAULTS.handshakeTimeoutMs, 1000, 120_000),
     identity: defaultIdentity(`${host}:${port}/${hub}/${username}`),

@@ -256,6 +256,7 @@ export class Session {
         port: o.port,
         timeoutMs: o.handshakeTimeoutMs,
         detachable: !o.encrypt,
+        proxy: o.proxy,
         signal: this.#abort.signal,
       });
       this.#pending.add(transport);

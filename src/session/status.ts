@@ -5,6 +5,12 @@ export interface CascadeError {
   message: string;
   /** SoftEther error code when the server said it, e.g. 9 for a wrong password. */
   code?: number;
+  /** What failed, when known: for the UI (e.g. an "accept the new certificate" button on 'certificate-changed'). */
+  kind?: 'server' | 'proxy' | 'certificate-changed' | 'certificate-untrusted';
+  /** kind 'proxy': ProxyError's kind (connect, auth, refused, protocol, timeout). */
+  proxyFailure?: string;
+  /** kind 'certificate-*': the fingerprints (expected null when none was trusted, e.g. a CA failure). */
+  certificate?: { expected: string | null; presented: string };
   at: string;
 }
 
@@ -48,7 +54,10 @@ export interface CascadeStatus {
   } | null;
   server: { product: string; version: number; build: number } | null;
   tls: { version: string; cipher: string } | null;
+  /** SHA-256 of the certificate the server presented last. */
   serverCertSha256: string | null;
+  /** How the server certificate is checked and the fingerprint trusted now (null: none yet, or not checked). */
+  certificateTrust: { mode: 'ca' | 'fingerprint' | 'first-use' | 'accept-any'; trustedSha256: string | null };
 }
 
 export function emptyCounters(): CascadeCounters {

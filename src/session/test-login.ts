@@ -2,6 +2,7 @@ import { openTransport } from './transport.ts';
 import { getHello, login } from './handshake.ts';
 import type { CascadeOptions } from './options.ts';
 import { ServerError } from '../protocol/errors.ts';
+import { ProxyError } from './proxy/proxy-error.ts';
 import { errorMessage } from '../protocol/error-codes.ts';
 import { grantedConnections } from '../protocol/login.ts';
 
@@ -28,7 +29,15 @@ export async function testLogin(o: CascadeOptions, signal?: AbortSignal): Promis
   const result: TestLoginResult = { ok: false, error: 0, errorText: '', server: null, granted: 0, certSha256: null, tls: null };
   let transport;
   try {
-    transport = await openTransport({ host: o.host, port: o.port, timeoutMs: o.handshakeTimeoutMs, detachable: false, ...(signal ? { signal } : {}) });
+    transport = await openTransport({
+      host: o.host,
+      port: o.port,
+      timeoutMs: o.handshakeTimeoutMs,
+      detachable: false,
+      proxy: o.proxy,
+      ...(o.caCertsPem ? { ca: o.caCertsPem } : {}),
+      ...(signal ? { signal } : {}),
+    });
   } catch (e) {
     result.error = 1;
     result.errorText = `${errorMessage(1)} (${(e as Error).message})`;
@@ -37,9 +46,23 @@ export async function testLogin(o: CascadeOptions, signal?: AbortSignal): Promis
   try {
     result.certSha256 = transport.facts.certSha256;
     result.tls = { version: transport.facts.version, cipher: transport.facts.cipher };
-    if (o.pinnedCertSha256 && transport.facts.certSha256.replace(/:/g, '').toLowerCase() !== o.pinnedCertSha256) {
+    // The same certificate rules as the cascade, before anything is sent: a changed certificate never sees a
+    // password proof, and a plain-text password never goes to an unverified server.
+    const f = transport.facts;
+    if (o.checkServerCert && f.ca && !f.ca.ok) {
       result.error = 85;
-      result.errorText = `${errorMessage(85)} (server presented SHA-256 ${transport.facts.certSha256})`;
+      result.errorText = `${errorMessage(85)} (${f.ca.reason}; SHA-256 ${f.certSha256})`;
+      return result;
+    }
+    if (o.checkServerCert && o.serverCertSha256 && f.certSha256 !== o.serverCertSha256) {
+      result.error = 85;
+      result.errorText = `${errorMessage(85)} (server certificate changed: trusted SHA-256 ${o.serverCertSha256}, presented ${f.certSha256})`;
+      return result;
+    }
+    const verified = o.checkServerCert && (!!o.serverCertSha256 || !!f.ca?.ok);
+    if (o.auth.type === 'plain' && !verified && !o.allowPlainOverUnverified) {
+      result.error = 85;
+      result.errorText = `${errorMessage(85)} (a plain-text password is only sent to a server whose certificate is trusted: accept SHA-256 ${f.certSha256} first)`;
       return result;
     }
     const hello = await getHello(transport.tls, o.host, o.handshakeTimeoutMs);
@@ -63,6 +86,9 @@ export async function testLogin(o: CascadeOptions, signal?: AbortSignal): Promis
     if (e instanceof ServerError) {
       result.error = e.code;
       result.errorText = errorMessage(e.code);
+    } else if (e instanceof ProxyError) {
+      result.error = e.kind === 'auth' ? 19 : 18; // SoftEther's ERR_PROXY_AUTH_FAILED / ERR_PROXY_ERROR
+      result.errorText = e.message;
     } else {
       result.error = 1;
       result.errorText = (e as Error).message;

@@ -2,6 +2,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
+import { dial, DialTimeout } from './proxy/dial.ts';
+import { DIRECT, describeProxy } from './proxy/proxy-options.ts';
+import type { ProxyOptions } from './proxy/proxy-options.ts';
+
+/** Chain verified against the given CAs (OpenSSL's verdict) and the certificate issued for `host` (DNS or IP SAN). */
+function caVerdict(s: tls.TLSSocket, host: string, cert: tls.PeerCertificate): { ok: true } | { ok: false; reason: string } {
+  if (!s.authorized) return { ok: false, reason: `not signed by a trusted CA (${String(s.authorizationError ?? 'unknown')})` };
+  const e = tls.checkServerIdentity(host, cert);
+  return e ? { ok: false, reason: `not issued for ${host} (${e.message})` } : { ok: true };
+}
 
 /**
  * One TCP connection to the server with TLS on top.
@@ -20,6 +30,10 @@ export interface TransportTarget {
   detachable: boolean;
   /** Abort the TCP/TLS phase (the owner is shutting down). */
   signal?: AbortSignal;
+  /** Reach the server through this proxy (default: direct). The timeout covers the proxy step too. */
+  proxy?: ProxyOptions;
+  /** PEM CA certificates: verify the server's chain against them and its name against `host` (see caVerdict). */
+  ca?: string;
 }
 
 export interface TlsFacts {
@@ -27,6 +41,8 @@ export interface TlsFacts {
   cipher: string;
   certDer: Buffer;
   certSha256: string; // colon-separated upper-case hex, like OpenSSL prints it
+  /** Only when a CA bundle was given (else null): the chain and host-name check's outcome. */
+  ca: { ok: true } | { ok: false; reason: string } | null;
 }
 
 export interface Transport {
@@ -111,13 +127,35 @@ class TlsRecordGate extends Duplex {
   }
 }
 
-export function openTransport(target: TransportTarget): Promise<Transport> {
+export async function openTransport(target: TransportTarget): Promise<Transport> {
+  // One deadline for the whole step: TCP connect, the proxy dialog, the TLS handshake.
+  const deadline = new AbortController();
+  const where = target.proxy && target.proxy.type !== 'direct' ? ` through ${describeProxy(target.proxy)}` : '';
+  const timer = setTimeout(
+    () => deadline.abort(new DialTimeout(`TLS handshake with ${target.host}:${target.port}${where} timed out`)),
+    target.timeoutMs,
+  );
+  const onOuterAbort = () => deadline.abort(new Error('connection attempt aborted'));
+  if (target.signal?.aborted) onOuterAbort();
+  target.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  try {
+    const tcp = await dial({ host: target.host, port: target.port, proxy: target.proxy ?? DIRECT, signal: deadline.signal });
+    return await startTls(tcp, target, deadline.signal);
+  } finally {
+    clearTimeout(timer);
+    target.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+function startTls(tcp: net.Socket, target: TransportTarget, signal: AbortSignal): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const tcp = net.connect({ host: target.host, port: target.port, noDelay: true });
     let gate: TlsRecordGate | undefined;
     let tlsSocket: tls.TLSSocket;
     const tlsOptions: tls.ConnectionOptions = {
-      rejectUnauthorized: false, // the stock cascade does not verify either; we pin by fingerprint instead
+      // Trust is decided by the caller from the facts below (fingerprint, or the CA result + our own host-name
+      // check), so the presented certificate is known even when it is refused.
+      rejectUnauthorized: false,
+      ...(target.ca ? { ca: target.ca, checkServerIdentity: () => undefined } : {}),
       minVersion: 'TLSv1.2',
       ...(net.isIP(target.host) ? {} : { servername: target.host }),
     };
@@ -126,31 +164,29 @@ export function openTransport(target: TransportTarget): Promise<Transport> {
       const g = gate;
       tcp.on('data', (c: Buffer) => g.feed(c));
       tcp.on('end', () => g.push(null));
+      tcp.resume();
       tlsSocket = tls.connect({ ...tlsOptions, socket: gate });
     } else {
       tlsSocket = tls.connect({ ...tlsOptions, socket: tcp });
     }
     let settled = false;
-    const timer = setTimeout(() => fail(new Error(`TLS handshake with ${target.host}:${target.port} timed out`)), target.timeoutMs);
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      target.signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       tlsSocket.destroy();
       tcp.destroy();
       reject(err);
     };
     tcp.once('error', fail);
     tlsSocket.once('error', fail);
-    const onAbort = () => fail(new Error('connection attempt aborted'));
-    if (target.signal?.aborted) onAbort();
-    target.signal?.addEventListener('abort', onAbort, { once: true });
+    const onAbort = () => fail(signal.reason instanceof Error ? signal.reason : new Error('connection attempt aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
     tlsSocket.once('secureConnect', () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      target.signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       tcp.removeListener('error', fail);
       tlsSocket.removeListener('error', fail);
       // From here on whoever owns the connection learns of its end through 'close'. An 'error' can still come
@@ -171,6 +207,7 @@ export function openTransport(target: TransportTarget): Promise<Transport> {
         cipher: cipher?.standardName ?? cipher?.name ?? 'unknown',
         certDer: cert.raw,
         certSha256: certFingerprint(cert.raw),
+        ca: target.ca ? caVerdict(tlsSocket, target.host, cert) : null,
       };
       resolve({
         tcp,

@@ -137,7 +137,8 @@ real('certificate pinning: a wrong pin is refused and reported, the right one co
   const wrong = 'ab'.repeat(32);
   const bad = cascadeTo(t, server, 'PW', { username: 'alice', password: 'Secret-pw1', pinnedCertSha256: wrong, maxConnections: 1 });
   const s = await waitForStatus(bad.cascade, (st) => st.lastError !== null, 10_000, 'a pin error');
-  t.regex(s.lastError!.message, /pinned fingerprint/);
+  t.regex(s.lastError!.message, /server certificate changed/);
+  t.is(s.lastError!.kind, 'certificate-changed');
   t.is(s.state, 'waiting');
   t.truthy(s.serverCertSha256, 'the fingerprint the server presented is visible, so the pin can be corrected');
   const good = cascadeTo(t, server, 'PW', { username: 'alice', password: 'Secret-pw1', pinnedCertSha256: s.serverCertSha256!, maxConnections: 1 });

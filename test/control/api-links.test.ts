@@ -90,7 +90,7 @@ test('SetLink keeps the stored hash when none is resent, and reconnects only tha
   t.is(dr.stopped, 0, 'the other cascade was not touched');
 });
 
-test('refusals: duplicate 59, unknown 29, wrong hub 8, bad values name the field, proxy not supported yet 33', async (t) => {
+test('refusals: duplicate 59, unknown 29, wrong hub 8, bad values name the field', async (t) => {
   const h = apiHarness();
   await h.call('CreateLink', link());
   await refused(t, h.call('CreateLink', link({ AccountName_utf: 'HQ' })), 59);
@@ -101,7 +101,7 @@ test('refusals: duplicate 59, unknown 29, wrong hub 8, bad values name the field
   await refused(t, h.call('CreateLink', link({ AccountName_utf: 'x', MaxConnection_u32: 33 })), 38, /MaxConnection_u32/);
   await refused(t, h.call('CreateLink', link({ AccountName_utf: 'x', HashedPassword_bin: 'AAAA' })), 38, /HashedPassword_bin/);
   await refused(t, h.call('CreateLink', link({ AccountName_utf: 'x', Hostname_str: '' })), 38, /Hostname_str/);
-  await refused(t, h.call('CreateLink', link({ AccountName_utf: 'x', ProxyType_u32: 1, ProxyName_str: 'proxy', ProxyPort_u32: 3128 })), 33, /not supported yet/);
+  await refused(t, h.call('CreateLink', link({ AccountName_utf: 'x', ProxyType_u32: 4 })), 38, /ProxyType_u32/);
   await refused(t, h.call('NoSuchMethod'), 33);
   t.is(h.config.doc.cascades.length, 1, 'nothing was added by the refused calls');
 });
@@ -138,4 +138,42 @@ test('ReconnectLink asks the running cascade to log in again; TestLink reports t
   t.is(h.system.live('hq').reconnectRequests, 1);
   const r = await h.call('TestLink', link({ AccountName_utf: '' }));
   t.like(r, { Success_bool: false, Error_u32: 9, ErrorText_utf: 'authentication failed (error 9)', ErrorHint_utf: 'check user name and password', ServerBuild_u32: 9674, ServerCertSha256_str: 'AA:BB' });
+});
+
+test('proxy settings and the trusted certificate map to the engine; TrustLinkCert applies live', async (t) => {
+  const h = apiHarness();
+  await h.call('CreateLink', link({ ProxyType_u32: 3, ProxyName_str: '198.18.0.9', ProxyPort_u32: 1080, ProxyUsername_str: 'pu', ProxyPassword_str: 'ppw' }));
+  t.deepEqual(h.config.doc.cascades[0].proxy, { type: 'socks5', host: '198.18.0.9', port: 1080, username: 'pu', password: 'ppw', customHttpHeader: '' });
+  t.true(h.config.doc.cascades[0].checkServerCert, 'absent CheckServerCert_bool = trust on first use');
+  const got = await h.call('GetLink', { HubName_Ex_str: 'BRIDGE', AccountName_utf: 'hq' });
+  t.is(got.ProxyType_u32, 3);
+  t.is(got.ProxyPassword_str, '', 'the proxy password is never read back');
+  await h.call('SetLinkOnline', { HubName_str: 'BRIDGE', AccountName_utf: 'hq' });
+  const c = h.system.live('hq');
+  t.is(c.options.proxy.type, 'socks5');
+  t.is(c.options.serverCertSha256, null);
+  const fp = 'ab'.repeat(32);
+  await h.call('TrustLinkCert', { AccountName_utf: 'hq', ServerCertSha256_str: fp });
+  t.is(h.config.doc.cascades[0].serverCertSha256, fp);
+  t.is(h.system.live('hq'), c, 'accepted live: the same running cascade');
+  t.deepEqual(c.trusted, [fp]);
+  const e = await t.throwsAsync(h.call('TrustLinkCert', { AccountName_utf: 'hq', ServerCertSha256_str: 'xyz' }), { instanceOf: ApiError });
+  t.regex(e!.message, /ServerCertSha256_str/);
+});
+
+test('a fingerprint recorded on first use is stored by the owner and does not restart the cascade', async (t) => {
+  const h = apiHarness();
+  await h.call('CreateLink', link());
+  await h.call('SetLinkOnline', { HubName_str: 'BRIDGE', AccountName_utf: 'hq' });
+  const c = h.system.live('hq');
+  const stored = new Promise<[string, string]>((r) => h.supervisor.once('certificate-trusted', (n: string, fp: string) => r([n, fp])));
+  c.recordFirstUse('AB:'.repeat(31) + 'AB');
+  const [name, fp] = await stored;
+  t.is(name, 'hq');
+  t.is(fp, 'ab'.repeat(32));
+  await h.config.update((d) => void (d.cascades[0].serverCertSha256 = fp));
+  await h.supervisor.apply(h.config.get());
+  t.is(h.system.live('hq'), c);
+  t.is(c.stopped, 0);
+  t.deepEqual(c.trusted, [], 'already trusted by the engine: nothing to apply');
 });

@@ -27,6 +27,7 @@ export class FakeCascade extends EventEmitter implements CascadeHandle {
       state: 'idle', lastError: null, connectedSince: null, nextAttemptAt: null, attempts: 0, sessions: 0,
       connections: { total: 0, up: 0, down: 0, connecting: 0, granted: 0, requested: options.maxConnections },
       traffic: emptyCounters(), negotiated: null, server: null, tls: null, serverCertSha256: null,
+      certificateTrust: { mode: options.checkServerCert ? (options.serverCertSha256 ? 'fingerprint' : 'first-use') : 'accept-any', trustedSha256: options.serverCertSha256 },
     };
   }
 
@@ -55,6 +56,19 @@ export class FakeCascade extends EventEmitter implements CascadeHandle {
 
   status(): CascadeStatus {
     return structuredClone(this.st);
+  }
+
+  trusted: string[] = [];
+
+  trustServerCertificate(sha256: string): void {
+    this.trusted.push(sha256);
+    this.st.certificateTrust = { mode: 'fingerprint', trustedSha256: sha256 };
+  }
+
+  /** Script: the first successful login recorded the server's certificate. */
+  recordFirstUse(sha256: string): void {
+    this.st.certificateTrust = { mode: 'fingerprint', trustedSha256: sha256 };
+    this.emit('certificate-trusted', { sha256, reason: 'first-use', subject: 'CN=test', validTo: '2036' });
   }
 
   serverCertificate(): Buffer | null {

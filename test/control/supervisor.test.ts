@@ -72,13 +72,13 @@ test('offline stops, online starts a fresh one, delete stops and forgets', async
   t.deepEqual(sup.cascades(), []);
 });
 
-test('a setting the engine cannot honour is reported, not ignored, and nothing runs', async (t) => {
+test('a cascade the engine cannot run is reported, not ignored, and nothing runs', async (t) => {
   const { system, sup, log } = setup();
-  const a = cascadeConfig({ name: 'A', proxy: { type: 'http', host: 'proxy', port: 3128, username: '', password: null, customHttpHeader: '' } });
+  const a = cascadeConfig({ name: 'A', authType: 'cert', hashedPassword: null, clientCertPem: 'not a certificate', clientKeyPem: 'x' });
   await sup.apply(appConfig({ cascades: [a] }));
   t.is(system.cascades.length, 0);
-  t.regex(sup.cascade('A')!.configError!, /proxy.*not supported yet/);
-  t.true(log.lines.some((l) => l.level === 'error' && /not supported yet/.test(l.message)));
+  t.regex(sup.cascade('A')!.configError!, /clientCertPem/);
+  t.true(log.lines.some((l) => l.level === 'error' && /cannot start/.test(l.message)));
 });
 
 test('frames flow between a local bridge and a cascade through the hub', async (t) => {

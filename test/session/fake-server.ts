@@ -33,7 +33,8 @@ import { MemoryPort } from '../../src/ports/memory-port.ts';
 // ---------------------------------------------------------------------------------------------------------------
 // Certificates
 
-export type CertName = 'a' | 'b';
+/** 'a', 'b': self-signed, CN only; 'ip': self-signed with subjectAltName IP:127.0.0.1 (passes a host-name check). */
+export type CertName = 'a' | 'b' | 'ip';
 
 interface TestCert {
   key: string;
@@ -52,7 +53,8 @@ export function testCertificate(name: CertName): TestCert {
     execFileSync(
       'openssl',
       ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'),
-        '-out', join(dir, 'cert.pem'), '-subj', `/CN=fake-softether-${name}`, '-days', '2'],
+        '-out', join(dir, 'cert.pem'), '-subj', `/CN=fake-softether-${name}`, '-days', '2',
+        ...(name === 'ip' ? ['-addext', 'subjectAltName=IP:127.0.0.1'] : [])],
       { stdio: 'ignore' },
     );
     const key = readFileSync(join(dir, 'key.pem'), 'utf8');
@@ -307,6 +309,8 @@ export class FakeConnection {
   replyWrite: { tlsBytes: number; tunnelBytes: number } | null = null;
   /** Bytes received before TLS (only recorded for stalled-TLS connections). */
   rawBytesIn = 0;
+  /** The client sent its first request (the signature POST) over TLS. */
+  sawRequest = false;
   readonly #closeWaiters: Array<() => void> = [];
 
   constructor(index: number, tcp: net.Socket, plan: ConnectionPlan) {
@@ -504,6 +508,7 @@ export class FakeServer {
     // cascade under test shares with us and distort its timings.
     testCertificate('a');
     testCertificate('b');
+    testCertificate('ip');
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(0, '127.0.0.1', () => resolve());
@@ -640,6 +645,7 @@ export class FakeServer {
 
     // Signature POST -> hello.
     const sig = await reader.next();
+    conn.sawRequest = true;
     if (sig.target.toLowerCase() !== '/vpnsvc/connect.cgi' || sig.body.toString('latin1') !== 'VPNCONNECT') {
       throw new Error(`unexpected signature request ${sig.method} ${sig.target} (${sig.body.length} bytes)`);
     }

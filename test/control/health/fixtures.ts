@@ -17,6 +17,7 @@ export function cascadeStatus(over: Partial<CascadeStatus> = {}): CascadeStatus 
     server: null,
     tls: null,
     serverCertSha256: null,
+    certificateTrust: { mode: 'first-use', trustedSha256: null },
     ...over,
   };
 }

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import type { CascadeConfig } from '../../config/types.ts';
 import { hashPassword } from '../../../protocol/password.ts';
 import { errorMessage } from '../../../protocol/error-codes.ts';
-import { cascadeOptionsFrom, unsupportedReason } from '../../cascade-options.ts';
+import { cascadeOptionsFrom, configFingerprint } from '../../cascade-options.ts';
 import { BRIDGE_HUB } from '../../supervisor.ts';
 import type { CascadeView } from '../../supervisor.ts';
 import { apiError, ERR, invalid } from '../errors.ts';
@@ -119,7 +119,8 @@ function linkFromParams(p: Params, existing: CascadeConfig | null, nameRequired 
     compress: p.bool('UseCompress_bool'),
     encrypt: p.bool('UseEncrypt_bool', true),
     disableQos: p.bool('DisableQoS_bool'),
-    checkServerCert: p.bool('CheckServerCert_bool'),
+    // Absent = check (trust on first use, issue 8); false = SoftEther's "do not check", logged loudly by the engine.
+    checkServerCert: p.bool('CheckServerCert_bool', existing?.checkServerCert ?? true),
     serverCertSha256,
     proxy: {
       type: proxyType,
@@ -130,11 +131,6 @@ function linkFromParams(p: Params, existing: CascadeConfig | null, nameRequired 
       customHttpHeader: p.str('CustomHttpHeader_str', { max: 4096 }),
     },
   };
-}
-
-function refuseUnsupported(c: CascadeConfig): void {
-  const r = unsupportedReason(c);
-  if (r) throw apiError(ERR.NOT_SUPPORTED, `ProxyType_u32: ${r.message}`, 'ProxyType_u32');
 }
 
 /**
@@ -209,6 +205,17 @@ function lastErrorOf(v: CascadeView): { code: number; text: string; hint: string
 }
 
 /** A missing link name finds no link (29), as on the stock server. */
+/** The engine's own refusals (e.g. an unreadable client certificate), as code 38 naming the API field. */
+function engineCheck(c: CascadeConfig): void {
+  try {
+    cascadeOptionsFrom(c);
+  } catch (e) {
+    const field = (e as { field?: string }).field;
+    const api = field === 'clientCertPem' ? 'ClientX_bin' : field === 'clientKeyPem' ? 'ClientK_bin' : field === 'hashedPassword' ? 'HashedPassword_bin' : field ?? 'params';
+    throw invalid(api, (e as Error).message.replace(/^[^:]*:\s*/, ''));
+  }
+}
+
 const nameParam = (p: Params) => p.str('AccountName_utf');
 
 export const linkMethods: Record<string, Method> = {
@@ -217,11 +224,10 @@ export const linkMethods: Record<string, Method> = {
     async run(p, ctx) {
       requireBridgeHub(p, 'HubName_Ex_str');
       const c = linkFromParams(p, null);
-      refuseUnsupported(c);
       if (ctx.config.get().cascades.some((x) => x.name.toLowerCase() === c.name.toLowerCase())) {
         throw apiError(ERR.LINK_ALREADY_EXISTS, `AccountName_utf: "${c.name}"`, 'AccountName_utf');
       }
-      cascadeOptionsFrom(c); // refuses what the engine could not run, before anything is stored
+      engineCheck(c); // refuses what the engine could not run, before anything is stored
       await commit(ctx, (d) => void d.cascades.push(c));
       return linkToResult(c);
     },
@@ -232,8 +238,7 @@ export const linkMethods: Record<string, Method> = {
       requireBridgeHub(p, 'HubName_Ex_str');
       const existing = findLink(ctx, nameParam(p));
       const c = { ...linkFromParams(p, existing), name: existing.name, online: existing.online };
-      refuseUnsupported(c);
-      cascadeOptionsFrom(c);
+      engineCheck(c);
       await commit(ctx, (d) => {
         const i = d.cascades.findIndex((x) => x.name === existing.name);
         d.cascades[i] = c;
@@ -274,7 +279,6 @@ export const linkMethods: Record<string, Method> = {
     async run(p, ctx) {
       requireBridgeHub(p, 'HubName_str');
       const c = findLink(ctx, nameParam(p));
-      refuseUnsupported(c);
       await commit(ctx, (d) => void (d.cascades.find((x) => x.name === c.name)!.online = true));
       return { HubName_str: BRIDGE_HUB, AccountName_utf: c.name };
     },
@@ -386,7 +390,6 @@ export const linkMethods: Record<string, Method> = {
     access: 'admin',
     async run(p, ctx) {
       const c = linkFromParams(p, null, false);
-      refuseUnsupported(c);
       const r = await ctx.testLogin(cascadeOptionsFrom({ ...c, online: true }));
       const { text, hint } = splitHint(r.errorText || (r.error ? errorMessage(r.error) : ''));
       return {
@@ -402,6 +405,22 @@ export const linkMethods: Record<string, Method> = {
         CipherName_str: r.tls?.cipher ?? '',
         TlsVersion_str: r.tls?.version ?? '',
       };
+    },
+  },
+  TrustLinkCert: {
+    access: 'admin',
+    async run(p, ctx) {
+      // The one explicit action that accepts a (new) server certificate: applied live, a cascade that was
+      // refused for its certificate logs in again at once.
+      const c = findLink(ctx, nameParam(p));
+      const raw = p.str('ServerCertSha256_str', { required: true, max: 128 }).replace(/:/g, '').toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(raw)) throw invalid('ServerCertSha256_str', 'must be 64 hex digits (colons allowed)');
+      await commit(ctx, (d) => {
+        const x = d.cascades.find((y) => y.name === c.name)!;
+        x.serverCertSha256 = raw;
+        x.checkServerCert = true;
+      });
+      return { AccountName_utf: c.name, ServerCertSha256_str: raw };
     },
   },
   ReconnectLink: {
@@ -448,6 +467,9 @@ export const linkMethods: Record<string, Method> = {
           TlsVersion_str: st?.tls?.version ?? '',
           ServerCertSha256_str: st?.serverCertSha256 ?? '',
           PinnedCertSha256_str: c.checkServerCert ? (c.serverCertSha256 ?? '') : '',
+          CertCheck_str: c.checkServerCert ? (c.serverCertSha256 ? 'pinned' : 'first-use') : 'off',
+          // Set while the cascade is refused because the server's certificate is not the trusted one: what to accept.
+          PresentedCertSha256_str: st?.lastError?.certificate ? configFingerprint(st.lastError.certificate.presented) : '',
           LastError_u32: err.code,
           LastErrorText_utf: err.text,
           LastErrorHint_utf: err.hint,

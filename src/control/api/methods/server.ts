@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { BRIDGE_HUB } from '../../supervisor.ts';
 import { ConfigError } from '../../../session/options.ts';
-import { unsupportedReason } from '../../cascade-options.ts';
 import type { AppConfig } from '../../config/types.ts';
 import { apiError, ERR, invalid } from '../errors.ts';
 import type { ApiContext } from '../context.ts';
@@ -341,14 +340,6 @@ export const serverMethods: Record<string, Method> = {
         json = JSON.parse(text);
       } catch (e) {
         throw invalid('Config_utf', `is not valid JSON (${(e as Error).message})`);
-      }
-      // Refuse what the engine cannot run before anything is replaced.
-      const cascades = (json as { cascades?: unknown })?.cascades;
-      if (Array.isArray(cascades)) {
-        cascades.forEach((c, i) => {
-          const r = c && typeof c === 'object' && (c as { proxy?: unknown }).proxy ? unsupportedReason(c as never) : null;
-          if (r) throw apiError(ERR.NOT_SUPPORTED, `Config_utf cascades[${i}].${r.field}: ${r.message}`, 'Config_utf');
-        });
       }
       await replaceConfig(ctx, json);
       return {};

@@ -24,6 +24,8 @@ interface CascadeEntry {
   configError: string | null;
   /** When the running cascade object was started (GetLinkStatus StartTime). */
   startedAt: number;
+  /** Its session number on the hub ("SID-LINK-<n>"), given when it starts, like the stock hub's counter. */
+  sessionNo: number;
   reconnects: number;
   lastState: string;
 }
@@ -34,6 +36,7 @@ interface BridgeEntry {
   lastError: string;
   retryTimer: NodeJS.Timeout | null;
   opening: boolean;
+  sessionNo: number;
 }
 
 export interface CascadeView {
@@ -41,6 +44,8 @@ export interface CascadeView {
   status: CascadeStatus | null;
   serverCert: Buffer | null;
   startedAt: number;
+  /** Session name on the hub as the stock bridge shows it; null while not running. */
+  sessionName: string | null;
   configError: string | null;
   reconnects: number;
 }
@@ -50,6 +55,7 @@ export interface BridgeView {
   ifname: string;
   active: boolean;
   status: LocalBridgeStatus | null;
+  sessionName: string | null;
   lastError: string;
 }
 
@@ -77,6 +83,8 @@ export class Supervisor extends EventEmitter {
   #cascades = new Map<string, CascadeEntry>();
   #bridges = new Map<string, BridgeEntry>();
   #applying: Promise<void> = Promise.resolve();
+  /** One counter for the hub's sessions, cascades and local bridges alike (the stock hub numbers them so). */
+  #sessionSeq = 0;
   #stopped = false;
 
   constructor(deps: { system: SystemLayer; log: ControlLog; now?: () => number; bridgeRetryMs?: number }) {
@@ -127,6 +135,7 @@ export class Supervisor extends EventEmitter {
       ifname: e.config.tapMode ? tapInterfaceName(e.config.device) : e.config.device,
       active: e.port !== null,
       status: e.port ? e.port.status() : null,
+      sessionName: e.port ? `SID-LOCALBRIDGE-${e.sessionNo}` : null,
       lastError: e.lastError,
     }));
   }
@@ -148,6 +157,7 @@ export class Supervisor extends EventEmitter {
       status: e.handle ? e.handle.status() : null,
       serverCert: e.handle ? e.handle.serverCertificate() : null,
       startedAt: e.startedAt,
+      sessionName: e.handle ? `SID-LINK-${e.sessionNo}` : null,
       configError: e.configError,
       reconnects: e.reconnects,
     };
@@ -167,7 +177,7 @@ export class Supervisor extends EventEmitter {
     for (const [key, want] of wantedCascades) {
       const e = this.#cascades.get(key);
       if (!e) {
-        const entry: CascadeEntry = { config: want, handle: null, configError: null, startedAt: 0, reconnects: 0, lastState: '' };
+        const entry: CascadeEntry = { config: want, handle: null, configError: null, startedAt: 0, sessionNo: 0, reconnects: 0, lastState: '' };
         this.#cascades.set(key, entry);
         this.#log.info({ object: `cascade/${want.name}` }, `cascade "${want.name}" created (${want.online ? 'online' : 'offline'})`);
         if (want.online) this.#startCascade(entry);
@@ -210,7 +220,7 @@ export class Supervisor extends EventEmitter {
     }
     for (const [device, want] of wantedBridges) {
       if (this.#bridges.has(device)) continue;
-      const entry: BridgeEntry = { config: want, port: null, lastError: '', retryTimer: null, opening: false };
+      const entry: BridgeEntry = { config: want, port: null, lastError: '', retryTimer: null, opening: false, sessionNo: 0 };
       this.#bridges.set(device, entry);
       await this.#openBridge(entry);
     }
@@ -228,6 +238,7 @@ export class Supervisor extends EventEmitter {
     const handle = this.#system.createCascade(options, e.config.name);
     e.handle = handle;
     e.startedAt = this.#now();
+    e.sessionNo = ++this.#sessionSeq;
     e.lastState = '';
     handle.on('state', (s: CascadeStatus) => {
       if (e.handle !== handle) return;
@@ -277,6 +288,7 @@ export class Supervisor extends EventEmitter {
       }
       e.port = port;
       e.lastError = '';
+      e.sessionNo = ++this.#sessionSeq;
       this.hub.attach(port);
       port.onLinkChange(() => {
         const st = port.status();

@@ -18,17 +18,17 @@ export const ERR = {
   INVALID_NAME: 94,
 } as const;
 
-/** SoftEther's own short texts for the codes above (what the stock server puts after "Error code N: "). */
+/** SoftEther's own texts for the codes above, as the stock 5.01 server words them after "Error code N: " (measured). */
 const TEXT: Record<number, string> = {
   8: 'The specified Virtual Hub does not exist on the server.',
   12: 'Access has been denied.',
-  23: 'Internal error occurred.',
+  23: 'An internal error occurred.',
   29: 'Object not found.',
-  33: 'The operation is not supported.',
+  33: 'Unsupported.',
   38: 'Invalid parameter.',
   52: 'You do not have enough privileges to perform this operation.',
   59: 'The Cascade Connection with the specified name already exists.',
-  61: 'The Cascade Connection is offline.',
+  61: 'The specified Cascade Connection is offline.',
   75: 'Already online.',
   76: 'Offline.',
   94: 'The specified name is invalid.',

@@ -36,11 +36,12 @@ export function readApiCredentials(headers: Record<string, string | string[] | u
 }
 
 /**
- * Whether `user` (hub name or Basic user) means the appliance's administrator. sebridge has one hub, BRIDGE, and
- * one password, so "" (SoftEther's npm client sends the header empty), "administrator" and "BRIDGE" all do;
- * SoftEther compares hub names case-insensitively.
+ * Whether `user` (hub name or Basic user) means the appliance's administrator: "" (SoftEther's npm client sends the
+ * hub header empty; the stock 5.01 bridge hangs up on that, which locks vpnrpc out, so sebridge takes it for what
+ * it says: server admin) or "administrator". A hub name asks for hub-admin mode, which a VPN Bridge does not have:
+ * the stock bridge answers 401 even for "BRIDGE" with the right password (measured), and so does sebridge.
  */
 export function isAdminUser(user: string): boolean {
   const u = user.toLowerCase();
-  return u === '' || u === 'administrator' || u === 'bridge';
+  return u === '' || u === 'administrator';
 }

@@ -10,9 +10,6 @@ export const ERR_NOT_SUPPORTED = 33;
 export const ERR_INVALID_PARAMETER = 38;
 export const ERR_NOT_ENOUGH_RIGHT = 52;
 
-/** JSON-RPC 2.0's own codes for a broken envelope (SoftEther answers both with 38; see jsonrpc.ts). */
-export const JSONRPC_PARSE_ERROR = -32700;
-export const JSONRPC_INVALID_REQUEST = -32600;
 
 /** SoftEther's English texts (hamcore strtable_en.stb ERR_n), used when a refusal carries no text of its own. */
 const SOFTETHER_TEXT: ReadonlyMap<number, string> = new Map([

@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import { csrfTokenMatches, type Session, type SessionStore } from '../auth/sessions.ts';
 import type { LoginRateLimiter } from '../auth/rate-limit.ts';
-import { ERR_ACCESS_DENIED, ERR_AUTH_FAILED, ERR_INTERNAL_ERROR, JSONRPC_INVALID_REQUEST } from './api-error.ts';
+import { ERR_ACCESS_DENIED, ERR_INTERNAL_ERROR, ERR_INVALID_PARAMETER } from './api-error.ts';
 import { isAdminUser, readApiCredentials } from './api-credentials.ts';
 import { SESSION_COOKIE, clearedSessionCookie, readCookie, sessionCookie } from './cookies.ts';
 import { errorBody, parseEnvelope, resultBody, thrownErrorBody } from './jsonrpc.ts';
@@ -81,7 +81,7 @@ export function createRequestHandler(deps: RouteDeps): Koa.Middleware {
 async function api(ctx: Ctx, deps: RouteDeps): Promise<void> {
   ctx.set('Cache-Control', 'no-store');
   if (ctx.method !== 'POST') {
-    throw new Reply(405, errorBody('0', JSONRPC_INVALID_REQUEST, 'Invalid request: use POST for /api/'), 'application/json', { Allow: 'POST' });
+    throw new Reply(405, errorBody('0', ERR_INVALID_PARAMETER, 'Invalid request: use POST for /api/'), 'application/json', { Allow: 'POST' });
   }
   const address = clientAddress(ctx.req);
   if (!originAllowed(ctx)) {
@@ -156,18 +156,17 @@ async function authenticateApi(ctx: Ctx, deps: RouteDeps, address: string): Prom
   if (creds.via === 'malformed') throw unauthorized(`User authentication failed: ${creds.reason}`, false);
   if (creds.via === 'password' || creds.via === 'basic') {
     if (!isAdminUser(creds.user)) {
-      // SoftEther would look for a hub of that name; sebridge has only BRIDGE.
-      throw unauthorized('User authentication failed: the only Virtual Hub is BRIDGE (send an empty or no hub name for the server admin)', creds.via === 'basic');
+      throw unauthorized('a VPN Bridge has no hub administrators: send an empty or no X-VPNADMIN-HUBNAME (Basic user "administrator") with the admin password', creds.via === 'basic');
     }
     const ok = await checkPassword(deps, address, creds.password);
     if (!ok.ok) {
       deps.log('warn', 'admin API: wrong password', { address, via: creds.via, ...(ok.lockedUntil ? { lockedUntil: new Date(ok.lockedUntil).toISOString() } : {}) });
-      throw unauthorized('User authentication failed: wrong admin password', creds.via === 'basic');
+      throw unauthorized('wrong admin password', creds.via === 'basic');
     }
     return { caller: { kind: 'admin', via: creds.via, address }, sessionId: null };
   }
   const session = sessionFromCookie(ctx, deps);
-  if (!session) throw unauthorized('User authentication failed: send the admin password (X-VPNADMIN-PASSWORD or HTTP Basic) or log in', false);
+  if (!session) throw unauthorized('send the admin password (header X-VPNADMIN-PASSWORD, or HTTP Basic with user "administrator"), or log in to the web UI', false);
   requireCsrf(ctx, session, true);
   deps.sessions.use(session.id);
   return { caller: { kind: 'admin', via: 'session', address }, sessionId: session.id };
@@ -177,7 +176,9 @@ function unauthorized(text: string, basic: boolean): Reply {
   const headers: Record<string, string> = { Connection: 'close' };
   // Only a client that tried Basic gets the challenge: for the browser UI it would pop up the browser's dialog.
   if (basic) headers['WWW-Authenticate'] = 'Basic realm="sebridge administrator", charset="UTF-8"';
-  return new Reply(401, errorBody('0', ERR_AUTH_FAILED, text), 'application/json', headers);
+  // Like the stock server: 401 with a small HTML page, not a JSON-RPC answer (scripts check the status).
+  const page = `<!doctype html><html><head><title>401 Unauthorized</title></head><body><h1>Administrative authentication required</h1><p>${escapeHtml(text)}</p></body></html>\n`;
+  return new Reply(401, page, 'text/html; charset=utf-8', headers);
 }
 
 type PasswordOutcome = { ok: true } | { ok: false; lockedUntil: number | null };
@@ -306,7 +307,7 @@ async function readBody(ctx: Ctx, limit: number, api: boolean): Promise<string> 
   const encoding = ctx.get('content-encoding');
   if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
     throw api
-      ? new Reply(415, errorBody('0', JSONRPC_INVALID_REQUEST, 'Invalid request: Content-Encoding is not supported'), 'application/json', { Connection: 'close' })
+      ? new Reply(415, errorBody('0', ERR_INVALID_PARAMETER, 'Invalid request: Content-Encoding is not supported'), 'application/json', { Connection: 'close' })
       : jsonReply(415, { error: 'Content-Encoding is not supported' }, { Connection: 'close' });
   }
   try {
@@ -316,11 +317,11 @@ async function readBody(ctx: Ctx, limit: number, api: boolean): Promise<string> 
     if (err.type === 'entity.too.large') {
       const text = `Invalid request: the body is larger than ${limit} bytes`;
       throw api
-        ? new Reply(413, errorBody('0', JSONRPC_INVALID_REQUEST, text), 'application/json', { Connection: 'close' })
+        ? new Reply(413, errorBody('0', ERR_INVALID_PARAMETER, text), 'application/json', { Connection: 'close' })
         : jsonReply(413, { error: `the body is larger than ${limit} bytes` }, { Connection: 'close' });
     }
     throw api
-      ? new Reply(400, errorBody('0', JSONRPC_INVALID_REQUEST, 'Invalid request: the body could not be read'), 'application/json', { Connection: 'close' })
+      ? new Reply(400, errorBody('0', ERR_INVALID_PARAMETER, 'Invalid request: the body could not be read'), 'application/json', { Connection: 'close' })
       : jsonReply(400, { error: 'the body could not be read' }, { Connection: 'close' });
   }
 }
@@ -352,4 +353,8 @@ function serveStatic(ctx: Ctx, files: StaticFiles | null): void {
     ctx.body = file.body;
   }
   ctx.status = 200;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

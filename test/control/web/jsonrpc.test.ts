@@ -12,7 +12,7 @@ test('parseEnvelope never throws and always yields a JSON-RPC id, for any text o
       if (env.ok) {
         if (typeof env.params !== 'object' || env.params === null || Array.isArray(env.params)) return false;
         if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(env.method)) return false;
-      } else if (![-32700, -32600].includes(env.code)) return false;
+      } else if (env.code !== 38) return false;
       return typeof env.id === 'string' || typeof env.id === 'number';
     }),
     { numRuns: 2000 },
@@ -57,8 +57,8 @@ test('credentials: header wins, Basic parsed with UTF-8, malformed said so; admi
   t.is(readApiCredentials({ authorization: 'Basic ' + Buffer.from('nocolon').toString('base64') }).via, 'malformed');
   t.is(readApiCredentials({ authorization: 'Digest x' }).via, 'malformed');
   t.is(readApiCredentials({}).via, 'none');
-  for (const u of ['', 'administrator', 'ADMINISTRATOR', 'BRIDGE', 'Bridge']) t.true(isAdminUser(u), u);
-  for (const u of ['admin', 'HUB', 'BRIDGE2', ' ']) t.false(isAdminUser(u), u);
+  for (const u of ['', 'administrator', 'ADMINISTRATOR']) t.true(isAdminUser(u), u);
+  for (const u of ['admin', 'HUB', 'BRIDGE', 'Bridge', 'BRIDGE2', ' ']) t.false(isAdminUser(u), u);
 });
 
 test('readCookie finds the named cookie only', (t) => {

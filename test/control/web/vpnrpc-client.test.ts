@@ -17,9 +17,11 @@ test("SoftEther's npm client vpnrpc: Test round-trips all four value types with 
   t.deepEqual(h.calls.map((c) => [c.method, c.caller.kind, c.caller.via]), [['Test', 'admin', 'password']]);
 });
 
-test('vpnrpc with hub name BRIDGE works too; an error from the method table reaches it as JsonRpcException', async (t) => {
+test('vpnrpc in hub-admin mode (hub BRIDGE) gets 401 like from the stock bridge; an error from the method table reaches it as JsonRpcException', async (t) => {
   const h = await startHarness(t);
-  const api = new VpnServerRpc('127.0.0.1', h.port, 'BRIDGE', ADMIN_PASSWORD, false);
+  const hubAdmin = new VpnServerRpc('127.0.0.1', h.port, 'BRIDGE', ADMIN_PASSWORD, false);
+  t.regex((await t.throwsAsync(hubAdmin.Test(new VpnRpcTest({ IntValue_u32: 1 }))))!.message, /HTTP Error: 401/);
+  const api = new VpnServerRpc('127.0.0.1', h.port, '', ADMIN_PASSWORD, false);
   t.is((await api.Test(new VpnRpcTest({ IntValue_u32: 1 }))).IntValue_u32, 1);
   const err = await t.throwsAsync(api.CreateLink(new VpnRpcCreateLink({ HubName_Ex_str: 'BRIDGE', AccountName_utf: 'x' })));
   t.regex(err.message, /Code=33, Message=Error code 33: method CreateLink is not supported/);

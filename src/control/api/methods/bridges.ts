@@ -22,16 +22,11 @@ async function nics(ctx: ApiContext): Promise<NicView[]> {
   return names.filter((n) => n !== 'lo').map((name) => ({ name, mac: '', carrier: false, speedMbps: null, mtu: 0, addresses: [], virtual: false }));
 }
 
-/**
- * Hub port name → session name as the stock bridge shows it: "SID-LINK-<n>" for a cascade and
- * "SID-LOCALBRIDGE-<n>" for a local bridge, n counting across both. sebridge appends the object's own name
- * ("SID-LINK-1-hq") so a MAC can be traced to its cascade or NIC.
- */
+/** Hub port name → session name as the stock bridge shows it ("SID-LINK-<n>", "SID-LOCALBRIDGE-<n>"). */
 function sessionNames(ctx: ApiContext): Map<string, string> {
   const m = new Map<string, string>();
-  let n = 0;
-  for (const c of ctx.supervisor.cascades()) if (c.status) m.set(c.config.name, `SID-LINK-${++n}-${c.config.name}`);
-  for (const b of ctx.supervisor.bridges()) if (b.active) m.set(b.ifname, `SID-LOCALBRIDGE-${++n}-${b.config.device}`);
+  for (const c of ctx.supervisor.cascades()) if (c.sessionName) m.set(c.config.name, c.sessionName);
+  for (const b of ctx.supervisor.bridges()) if (b.sessionName) m.set(b.ifname, b.sessionName);
   return m;
 }
 
@@ -118,15 +113,14 @@ export const bridgeMethods: Record<string, Method> = {
     access: 'admin',
     async run(p, ctx) {
       requireBridgeHub(p, 'HubName_str');
-      const names = sessionNames(ctx);
       const list = [
-        ...ctx.supervisor.cascades().filter((c) => c.status).map((c) => ({
-          name: names.get(c.config.name) ?? c.config.name, user: 'Cascade', link: true, bridge: false,
+        ...ctx.supervisor.cascades().filter((c) => c.sessionName).map((c) => ({
+          name: c.sessionName!, user: 'Cascade', link: true, bridge: false,
           tcp: c.status!.connections.total, max: c.config.maxConnections, created: c.startedAt,
           packets: c.status!.traffic.framesIn + c.status!.traffic.framesOut, bytes: c.status!.traffic.bytesIn + c.status!.traffic.bytesOut,
         })),
-        ...ctx.supervisor.bridges().filter((b) => b.active).map((b) => ({
-          name: names.get(b.ifname) ?? b.ifname, user: 'Local Bridge', link: false, bridge: true, tcp: 0, max: 0, created: ctx.startedAt,
+        ...ctx.supervisor.bridges().filter((b) => b.sessionName).map((b) => ({
+          name: b.sessionName!, user: 'Local Bridge', link: false, bridge: true, tcp: 0, max: 0, created: ctx.startedAt,
           packets: (b.status?.framesIn ?? 0) + (b.status?.framesOut ?? 0), bytes: (b.status?.bytesIn ?? 0) + (b.status?.bytesOut ?? 0),
         })),
       ];
@@ -146,6 +140,24 @@ export const bridgeMethods: Record<string, Method> = {
 
   // ---- sebridge's own methods ----
 
+  EnumMacTableEx: {
+    access: 'admin',
+    async run(_p, ctx) {
+      // The MAC table with the cascade or interface each address was learned on (EnumMacTable only has session names).
+      const cascades = new Set(ctx.config.get().cascades.map((c) => c.name));
+      const sessions = sessionNames(ctx);
+      return {
+        MacTable: ctx.supervisor.hub.macTable().map((r) => ({
+          MacAddress_str: r.mac,
+          Port_str: r.port,
+          PortKind_str: cascades.has(r.port) ? 'cascade' : 'local',
+          SessionName_str: sessions.get(r.port) ?? '',
+          VlanId_u32: 0,
+          AgeSec_u32: Math.floor(r.ageMs / 1000),
+        })),
+      };
+    },
+  },
   EnumEthernetEx: {
     access: 'admin',
     async run(_p, ctx) {

@@ -435,7 +435,7 @@ export const linkMethods: Record<string, Method> = {
     access: 'admin',
     async run(_p, ctx) {
       const list = ctx.config.get().cascades.map((c) => {
-        const v = ctx.supervisor.cascade(c.name) ?? { config: c, status: null, serverCert: null, startedAt: 0, configError: null, reconnects: 0 };
+        const v = ctx.supervisor.cascade(c.name) ?? { config: c, status: null, serverCert: null, startedAt: 0, sessionName: null, configError: null, reconnects: 0 };
         const st = v.status;
         const err = lastErrorOf(v);
         const rate = ctx.metrics?.rate(c.name) ?? { bytesInPerSec: 0, bytesOutPerSec: 0 };

@@ -183,11 +183,24 @@ export const serverMethods: Record<string, Method> = {
     access: 'admin',
     async run() {
       // The capabilities a SoftEther manager asks a VPN Bridge for before it shows its pages.
+      // The stock bridge's capability names (measured), with sebridge's own values: what it can do is 1 or its
+      // limit, what it cannot (SecureNAT, listeners, ACLs, clustering, layer 3, UDP acceleration ...) is 0.
       const caps: Array<[string, number]> = [
-        ['b_bridge', 1], ['b_local_bridge', 1], ['b_tap_supported', 1], ['b_support_cascade', 1],
-        ['b_support_cascade_cert', 1], ['b_support_config_hub', 0], ['b_vpn_client_connect', 0],
-        ['b_support_securenat', 0], ['b_support_ddns', 0], ['b_support_ipsec', 0], ['b_support_openvpn', 0],
-        ['i_max_hubs', 1], ['i_max_packet_size', 1600], ['i_max_mac_tables', 4096], ['b_support_cluster', 0],
+        ['i_max_packet_size', 1600], ['i_max_hubs', 1], ['i_max_sessions', 0], ['i_max_clients', 0], ['i_max_bridges', 0],
+        ['i_max_users_per_hub', 0], ['i_max_groups_per_hub', 0], ['i_max_access_lists', 0], ['b_support_qos', 1],
+        ['b_support_syslog', 1], ['b_support_ipsec', 0], ['b_support_sstp', 0], ['b_support_openvpn', 0], ['b_support_ddns', 0],
+        ['b_support_special_listener', 0], ['b_cluster_hub_type_fixed', 1], ['i_max_mac_tables', 4096], ['i_max_ip_tables', 0],
+        ['b_support_securenat', 0], ['b_suppport_push_route', 0], ['b_suppport_push_route_config', 0], ['i_max_secnat_tables', 0],
+        ['b_support_cascade', 1], ['b_bridge', 1], ['b_support_config_hub', 0], ['b_vpn_client_connect', 0], ['b_support_radius', 0],
+        ['b_local_bridge', 1], ['b_must_install_pcap', 0], ['b_tap_supported', 1], ['b_support_cascade_cert', 1],
+        ['b_support_config_log', 0], ['b_support_autodelete', 0], ['b_support_config_rw', 0], ['b_support_hub_admin_option', 0],
+        ['b_support_cascade_client_cert', 1], ['b_support_hide_hub', 0], ['b_support_cluster_admin', 0], ['b_is_softether', 1],
+        ['b_support_layer3', 0], ['i_max_l3_sw', 0], ['i_max_l3_if', 0], ['i_max_l3_table', 0], ['b_support_cluster', 0],
+        ['b_support_read_log', 0], ['b_support_rename_cascade', 1], ['b_is_in_vm', 0], ['b_support_check_mac', 0],
+        ['b_support_check_tcp_state', 0], ['b_support_radius_retry_interval_and_several_servers', 0], ['b_support_vlan', 1],
+        ['b_support_hub_ext_options', 0], ['b_support_policy_ver_3', 1], ['b_support_ipv6_acl', 0], ['b_support_ex_acl', 0],
+        ['b_support_redirect_url_acl', 0], ['b_support_acl_group', 0], ['b_support_ipv6_ac', 0], ['b_support_eth_vlan', 0],
+        ['b_support_msg', 0], ['b_support_udp_acceleration', 0], ['b_support_aes_ni', 0], ['b_support_azure', 0], ['b_vpn3', 1], ['b_vpn4', 1],
       ];
       // The stock answer carries each capability twice: in CapsList and as a flat caps_<name>_u32 key.
       const flat = Object.fromEntries(caps.map(([name, value]) => [`caps_${name}_u32`, value]));

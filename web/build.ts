@@ -5,7 +5,7 @@
  * daemon's CSP (default-src 'self') forbids inline scripts/styles and foreign origins.
  */
 import { build } from 'esbuild';
-import { mkdir, readFile, rm, writeFile, readdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     .replace('%STYLE%', `./${style}`);
   if (html.includes('%SCRIPT%') || html.includes('%STYLE%')) throw new Error('index.html placeholders not replaced');
   await writeFile(path.join(outDir, 'index.html'), html);
+  await copyFile(path.join(webDir, 'favicon.svg'), path.join(outDir, 'favicon.svg'));
 
   let raw = 0;
   let compressed = 0;

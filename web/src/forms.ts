@@ -3,6 +3,9 @@
  * error from the daemon that names a field ("... Hostname_str ...") lands next to that control.
  */
 import { ApiError } from './api.ts';
+import { FieldError } from './errors.ts';
+
+export { FieldError };
 import { h, uid, type Child } from './dom.ts';
 
 export interface FieldOpts {
@@ -113,15 +116,6 @@ export function setFieldError(form: HTMLElement, name: string, message: string):
 export function setFormError(form: HTMLElement, message: Child): void {
   form.querySelector('.form-error')?.remove();
   form.prepend(h('div', { class: 'form-error', role: 'alert' }, message));
-}
-
-/** A client-side validation failure that names the field it is about. */
-export class FieldError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(message);
-    this.field = field;
-  }
 }
 
 /**

@@ -4,12 +4,12 @@
  * hashed here (SHA-0 of password + upper-cased user name, like SoftEther's own tools) and never sent plain.
  */
 import { h, readFileInput, type Child } from './dom.ts';
-import { checkbox, checked, control, FieldError, input, intIn, select, value } from './forms.ts';
+import { checkbox, checked, control, input, intIn, select, value } from './forms.ts';
+import { FieldError } from './errors.ts';
+import { DEFAULT_PORT, formatHostPort, parseHostPort } from './host-port.ts';
 import { hashPassword } from './sha0.ts';
 import { pemOrDer, toBase64 } from './bytes.ts';
 import { HUB, type LinkParams } from './types.ts';
-
-export const DEFAULT_PORT = 443;
 
 /** API fields that are entered through another control. */
 export const LINK_ALIASES: Record<string, string> = {
@@ -18,34 +18,6 @@ export const LINK_ALIASES: Record<string, string> = {
   PlainPassword_str: 'password',
   HubName_Ex_str: 'AccountName_utf',
 };
-
-/** "host", "host:port", "[v6]:port" or a bare IPv6 address → host and port. */
-export function parseHostPort(raw: string): { host: string; port: number } {
-  const s = raw.trim();
-  if (!s) throw new FieldError('Hostname_str', 'Enter the server address (host name or IP, optionally :port)');
-  let host = s;
-  let port = DEFAULT_PORT;
-  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(s);
-  if (v6) {
-    host = v6[1];
-    if (v6[2] !== undefined) port = Number(v6[2]);
-  } else if ((s.match(/:/g) ?? []).length === 1) {
-    const i = s.lastIndexOf(':');
-    host = s.slice(0, i);
-    const p = s.slice(i + 1);
-    if (!/^\d+$/.test(p)) throw new FieldError('Hostname_str', `"${p}" is not a port number`);
-    port = Number(p);
-  }
-  if (!host || /[\s/]/.test(host)) throw new FieldError('Hostname_str', 'The server address must be a host name or IP address without spaces or slashes');
-  if (host.length > 255) throw new FieldError('Hostname_str', 'The server address is longer than 255 characters');
-  if (port < 1 || port > 65535) throw new FieldError('Hostname_str', 'The port must be from 1 to 65535');
-  return { host, port };
-}
-
-export function formatHostPort(host: string, port: number): string {
-  const h6 = host.includes(':') ? `[${host}]` : host;
-  return port === DEFAULT_PORT ? h6 : `${h6}:${port}`;
-}
 
 export interface LinkFormOptions {
   existing?: Partial<LinkParams>;

@@ -81,13 +81,17 @@ export async function bridgeForm(api: Api): Promise<BridgeForm> {
                   h(
                     'td',
                     null,
-                    h('input', { type: 'radio', id, name: 'DeviceName_str', value: n.DeviceName_str, disabled: n.InUse_bool, checked: free.length === 1 && !n.InUse_bool }),
-                    h('label', { for: id }, n.DeviceName_str, n.InUse_bool ? h('span', { class: 'tag' }, 'in use') : null, n.Virtual_bool ? h('span', { class: 'tag' }, 'virtual') : null),
+                    h(
+                      'span',
+                      { class: 'radio' },
+                      h('input', { type: 'radio', id, name: 'DeviceName_str', value: n.DeviceName_str, disabled: n.InUse_bool, checked: free.length === 1 && !n.InUse_bool }),
+                      h('label', { for: id }, n.DeviceName_str, n.InUse_bool ? h('span', { class: 'tag' }, 'in use') : null, n.Virtual_bool ? h('span', { class: 'tag' }, 'virtual') : null),
+                    ),
                   ),
                   h('td', null, h('code', null, n.MacAddress_str || '–')),
                   h('td', null, h('span', { class: n.Carrier_bool ? 'dot dot-ok' : 'dot dot-off' }, n.Carrier_bool ? 'up' : 'no carrier')),
                   h('td', null, n.Carrier_bool ? speed(n.SpeedMbps_u32) : '–'),
-                  h('td', { class: 'addr' }, n.Addresses_str || '–'),
+                  h('td', { class: 'addr' }, n.Addresses_str ? n.Addresses_str.split(',').map((a) => h('div', null, a.trim())) : '–'),
                 );
               }),
             ),

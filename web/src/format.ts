@@ -87,3 +87,17 @@ export function speed(mbps: number): string {
 export function percent(used: number, total: number): number {
   return total > 0 ? Math.round((used / total) * 100) : 0;
 }
+
+/** Short axis labels for a bit rate: "800k", "7.5M", "1.2G". */
+export function bitsShort(bits: number): string {
+  const a = Math.abs(bits);
+  if (a >= 1e9) return `${+(bits / 1e9).toFixed(1)}G`;
+  if (a >= 1e6) return `${+(bits / 1e6).toFixed(1)}M`;
+  if (a >= 1e3) return `${+(bits / 1e3).toFixed(1)}k`;
+  return `${Math.round(bits)}`;
+}
+
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}

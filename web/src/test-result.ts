@@ -9,7 +9,13 @@ export function renderTestResult(r: TestLinkResult): HTMLElement {
       'div',
       { class: 'result result-error', 'data-test-result': 'error' },
       h('h3', null, 'Connection failed'),
-      h('p', { class: 'error-text' }, r.ErrorText_utf || `Error ${r.Error_u32}`, r.Error_u32 ? h('span', { class: 'muted' }, ` (error ${r.Error_u32})`) : null),
+      h(
+        'p',
+        { class: 'error-text' },
+        r.ErrorText_utf || `Error ${r.Error_u32}`,
+        // The daemon's text usually carries the code already; add it only when it does not.
+        r.Error_u32 && !(r.ErrorText_utf ?? '').includes(`error ${r.Error_u32}`) ? h('span', { class: 'muted' }, ` (error ${r.Error_u32})`) : null,
+      ),
       r.ErrorHint_utf ? h('p', { class: 'hint' }, h('strong', null, 'What to do: '), r.ErrorHint_utf) : null,
     );
   }

@@ -77,8 +77,9 @@ function cardInfo(l: LinkEx): HTMLElement {
     l.LastError_u32
       ? h(
           'div',
-          { class: 'last-error', 'data-k': 'last-error' },
-          h('strong', null, 'Last error'),
+          // Once the cascade is back online the last error is history, not an alarm.
+          { class: l.State_str === 'online' ? 'last-error past' : 'last-error', 'data-k': 'last-error' },
+          h('strong', null, l.State_str === 'online' ? 'Previous error' : 'Last error'),
           h('span', { class: 'muted small' }, ` ${dateTime(l.LastErrorTime_dt)}`),
           h('p', null, l.LastErrorText_utf || `Error ${l.LastError_u32}`),
           l.LastErrorHint_utf ? h('p', { class: 'hint' }, l.LastErrorHint_utf) : null,
@@ -102,8 +103,7 @@ function newCard(ctx: Ctx, l: LinkEx): Card {
       reconnect,
     ),
     live,
-    info,
-    chartBox,
+    h('div', { class: 'card-body' }, info, h('div', { class: 'chart-col' }, h('p', { class: 'muted small chart-title' }, 'Throughput, last 5 minutes'), chartBox)),
   );
   const card: Card = { el, info, live, chart: new TrafficChart(chartBox), link: l };
   reconnect.onclick = async () => {
@@ -185,7 +185,7 @@ function systemView(s: SystemStatus): HTMLElement {
 
 export const dashboardPage: Page = (ctx) => {
   const warnBox = h('div', { 'aria-live': 'polite' });
-  const cascadesBox = h('div', { class: 'grid' });
+  const cascadesBox = h('div', { class: 'grid grid-wide' });
   const bridgesBox = h('div', { class: 'grid' });
   const systemBox = h('div');
   ctx.main.append(

@@ -85,7 +85,7 @@ export class Api {
     }
     let body: { result?: T; error?: { code: number; message: string } };
     try {
-      body = await res.json();
+      body = (await res.json()) as typeof body;
     } catch {
       throw await httpError(res);
     }

@@ -26,10 +26,14 @@ export async function login(page: Page, password: string): Promise<'wizard' | 'd
   return page.url().endsWith('#/wizard') ? 'wizard' : 'dashboard';
 }
 
-/** The text shown next to a form control (by its API field name), or '' if none. */
-export async function fieldError(page: Page, field: string): Promise<string> {
+/** The error shown next to a form control (by its API field name); waits for it, '' if none appears. */
+export async function fieldError(page: Page, field: string, timeoutMs = 5000): Promise<string> {
   const el = page.locator(`.field[data-field="${field}"] .field-error`).first();
-  if ((await el.count()) === 0) return '';
+  try {
+    await el.waitFor({ timeout: timeoutMs });
+  } catch {
+    return '';
+  }
   return (await el.textContent()) ?? '';
 }
 

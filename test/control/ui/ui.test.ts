@@ -32,7 +32,9 @@ test.before(async () => {
   // The screenshots are artifacts, never sources.
   await writeFile(path.join(ROOT, 'test-artifacts', '.gitignore'), '*\n');
   fake = await startFakeApi({ latencyMs: 40 });
-  await access(CHROMIUM);
+  await access(CHROMIUM).catch(() => {
+    throw new Error(`the UI test needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 
@@ -40,6 +42,15 @@ test.after.always(async () => {
   await browser?.close();
   await fake?.close();
 });
+
+/** Poll `fn` until it returns true (the UI updates asynchronously; fixed sleeps would be flaky under load). */
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.waitForTimeout(150);
@@ -213,10 +224,14 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   await gotoPage(page, 'MAC table');
   await page.locator('table tbody tr').nth(3).waitFor();
   const all = await page.locator('table tbody tr').count();
-  await page.getByLabel('Filter').fill('vpn0');
-  await page.waitForTimeout(100);
+  await page.getByLabel('Filter').fill('cascade-HQ');
+  await until('the MAC filter narrows the table', async () => (await page.locator('table tbody tr').count()) < all);
   const some = await page.locator('table tbody tr').count();
-  t.true(some < all && some > 0, `filter narrows ${all} → ${some}`);
+  t.true(some > 0, `filter narrows ${all} → ${some}`);
+  t.deepEqual(new Set(await page.locator('table tbody tr td:first-child').allTextContents()), new Set(['CASCADE-hq']));
+  await page.getByLabel('Filter').fill('5e:10:00:2a');
+  await until('a MAC filter finds one row', async () => (await page.locator('table tbody tr').count()) === 1);
+  t.is(await page.locator('table tbody tr td:nth-child(2)').textContent(), '02:00:5e:10:00:2a');
   await page.getByLabel('Filter').fill('');
   await shot(page, '11-mac-table');
 
@@ -235,12 +250,22 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   // --- logs: level filter, text filter, live tail
   await gotoPage(page, 'Logs');
   await page.locator('.log-line').first().waitFor();
+  t.true((await page.locator('.log-line .log-level').allTextContents()).includes('INFO'));
   await page.getByLabel('Minimum level').selectOption('warn');
-  await page.waitForTimeout(600);
-  const levels = await page.locator('.log-line .log-level').allTextContents();
-  t.true(levels.length > 0 && levels.every((l) => l === 'WARN' || l === 'ERROR'), levels.join(','));
+  const onlyWarn = async () => {
+    const levels = await page.locator('.log-line .log-level').allTextContents();
+    return levels.length > 0 && levels.every((l) => l === 'WARN' || l === 'ERROR');
+  };
+  await until('only warnings and errors are listed', onlyWarn);
+  t.true(await onlyWarn());
+  await page.getByLabel('Filter', { exact: true }).fill('bridge:');
   await page.getByLabel('Minimum level').selectOption('debug');
-  await page.waitForTimeout(600);
+  await until('the text filter applies', async () => {
+    const objs = await page.locator('.log-line .log-obj').allTextContents();
+    return objs.length > 0 && objs.every((o) => o.startsWith('bridge:'));
+  });
+  await page.getByLabel('Filter', { exact: true }).fill('');
+  await until('the filter is cleared', async () => (await page.locator('.log-line .log-obj', { hasText: 'cascade:' }).count()) > 0);
   await shot(page, '13-logs');
 
   // --- settings: export downloads JSON without secrets; a refused import names the field; restart confirm

@@ -57,7 +57,7 @@ export const bridgesPage: Page = async (ctx) => {
       h('td', null, `${count(b.FramesIn_u64)} / ${count(b.FramesOut_u64)}`),
       h('td', null, `${bytes(b.BytesIn_u64)} / ${bytes(b.BytesOut_u64)}`),
       h('td', { title: b.DropList.map((d) => `${d.Reason_str}: ${d.Count_u64}`).join(', ') }, count(drops)),
-      h('td', { class: 'row-actions' }, del),
+      h('td', null, h('div', { class: 'row-actions' }, del)),
     );
   }
 

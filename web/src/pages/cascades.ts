@@ -43,7 +43,7 @@ export const cascadesPage: Page = (ctx) => {
       h('td', null, l.TargetHubName_str),
       h('td', null, l.Username_str || '(anonymous)'),
       h('td', null, h('span', { class: `state state-${l.State_str}` }, STATE_LABEL[l.State_str] ?? l.State_str)),
-      h('td', { class: 'row-actions' }, toggle, h('a', { class: 'btn btn-small', href: `#/cascade/${encodeURIComponent(name)}` }, 'Edit'), del),
+      h('td', null, h('div', { class: 'row-actions' }, toggle, h('a', { class: 'btn btn-small', href: `#/cascade/${encodeURIComponent(name)}` }, 'Edit'), del)),
     );
   }
 
@@ -56,7 +56,7 @@ export const cascadesPage: Page = (ctx) => {
         ? h('div', { class: 'card empty' }, h('p', null, 'No cascade yet.'), h('a', { class: 'btn', href: '#/wizard' }, 'Run the setup wizard'))
         : h(
             'div',
-            { class: 'table-wrap' },
+            { class: 'table-wrap card' },
             h(
               'table',
               { class: 'table' },

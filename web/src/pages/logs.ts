@@ -14,7 +14,7 @@ export const logsPage: Page = async (ctx) => {
   const tail = h('input', { id: 'log-tail', type: 'checkbox', checked: true });
   const out = h('div', { class: 'log-view', role: 'log', 'aria-live': 'off', tabindex: '0', 'aria-label': 'Log lines' });
   const status = h('p', { class: 'muted small' });
-  const refreshBtn = h('button', { type: 'button', class: 'btn', onclick: () => void load() }, 'Refresh');
+  const refreshBtn = h('button', { type: 'button', class: 'btn', onclick: () => reload() }, 'Refresh');
 
   const ls = await ctx.api.call<{ Level_str: string; SyslogHost_str: string; SyslogPort_u32: number }>('GetLogSettings');
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save log settings');
@@ -49,8 +49,13 @@ export const logsPage: Page = async (ctx) => {
   );
 
   let inflight = false;
+  let again = false;
   async function load(): Promise<void> {
-    if (inflight) return;
+    if (inflight) {
+      // One request at a time; a filter change meanwhile triggers exactly one more load afterwards.
+      again = true;
+      return;
+    }
     inflight = true;
     try {
       const { LogList } = await ctx.api.call<{ LogList: LogEntry[] }>('GetLogs', { MinLevel_str: level.value, Filter_utf: text.value.trim(), Max_u32: MAX_LINES });
@@ -74,13 +79,22 @@ export const logsPage: Page = async (ctx) => {
       status.textContent = `${LogList.length} line${LogList.length === 1 ? '' : 's'}${LogList.length >= MAX_LINES ? ` (the newest ${MAX_LINES})` : ''} · updated ${new Date().toLocaleTimeString()}`;
     } finally {
       inflight = false;
+      if (again) {
+        again = false;
+        reload();
+      }
     }
   }
-  level.onchange = () => void load();
+  function reload(): void {
+    load().catch((err: unknown) => {
+      status.textContent = `Could not load the logs: ${err instanceof Error ? err.message : String(err)}`;
+    });
+  }
+  level.onchange = reload;
   let debounce: number | undefined;
   text.oninput = () => {
     window.clearTimeout(debounce);
-    debounce = window.setTimeout(() => void load(), 300);
+    debounce = window.setTimeout(reload, 300);
   };
   ctx.onLeave(() => window.clearTimeout(debounce));
   ctx.poll(2, async () => {

@@ -22,7 +22,7 @@ export const macTablePage: Page = (ctx) => {
   const body = h('div', { class: 'table-wrap card' });
   ctx.main.append(
     h('h1', null, 'MAC table'),
-    h('div', { class: 'field inline' }, h('label', { for: 'mac-filter' }, 'Filter'), filter),
+    h('div', { class: 'toolbar' }, h('div', { class: 'field inline filter' }, h('label', { for: 'mac-filter' }, 'Filter'), filter)),
     summary,
     body,
   );

@@ -36,11 +36,13 @@ export const wizardPage: Page = async (ctx) => {
   let tested: string | null = null;
   let created = false;
   let bridged = false;
-  form.addEventListener('input', () => {
-    // A passing test covers exactly the values that were tested.
+  const invalidate = () => {
+    // A passing test covers exactly the connection settings that were tested (not the local NIC choice).
     saveBtn.disabled = true;
     tested = null;
-  });
+  };
+  link.el.addEventListener('input', invalidate);
+  link.el.addEventListener('change', invalidate);
 
   const aliases = () => ({ ...LINK_ALIASES, ...bridge.aliases() });
 

@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import { bitsShort, clock, rate } from './format.ts';
 import type { TrafficHistory } from './types.ts';
 
-const HEIGHT = 140;
+const HEIGHT = 190;
 
 export class TrafficChart {
   private plot: uPlot | null = null;

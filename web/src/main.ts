@@ -46,6 +46,15 @@ let loggedIn = false;
 let renderSeq = 0;
 const leaving: Array<() => void> = [];
 
+/** Live sections whose last refresh failed, by poll id: the banner stays up until all of them recover. */
+const failing = new Map<number, string>();
+let pollSeq = 0;
+
+function showFailures(): void {
+  const msgs = [...new Set(failing.values())];
+  showBanner(msgs.length === 0 ? null : `Live data could not be refreshed: ${msgs.join(' · ')}`);
+}
+
 function showBanner(text: string | null): void {
   banner.hidden = text === null;
   banner.textContent = text ?? '';
@@ -62,15 +71,17 @@ const ctx: Ctx = {
   },
   poll(everySeconds, fn) {
     const seq = renderSeq;
+    const id = ++pollSeq;
     poller.add(everySeconds, async () => {
       if (seq !== renderSeq) return;
       try {
         await fn();
-        if (!banner.hidden) showBanner(null);
+        failing.delete(id);
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) return;
-        showBanner(err instanceof Error ? err.message : String(err));
+        failing.set(id, err instanceof Error ? err.message : String(err));
       }
+      if (seq === renderSeq) showFailures();
     });
   },
   onLeave(fn) {
@@ -116,6 +127,7 @@ async function render(): Promise<void> {
   const seq = renderSeq;
   poller.clear();
   for (const fn of leaving.splice(0)) fn();
+  failing.clear();
   showBanner(null);
   let { name, arg } = parseHash();
   if (setupRequired && name !== 'setup') name = 'setup';

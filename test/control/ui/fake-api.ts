@@ -124,6 +124,14 @@ export class FakeDaemon {
     this.log('info', 'sebridge started', 'daemon');
   }
 
+  private broken = new Set<string>();
+
+  /** Make every call of `method` fail (to exercise the UI's error display), or heal it. */
+  breakMethod(method: string, broken: boolean): void {
+    if (broken) this.broken.add(method);
+    else this.broken.delete(method);
+  }
+
   /** Make a cascade fail with a SoftEther error code (0 = heal it). */
   failLink(name: string, code: number): void {
     const l = this.links.get(name);
@@ -299,6 +307,7 @@ export class FakeDaemon {
     try {
       if (this.latencyMs) await sleep(this.latencyMs);
       this.tick();
+      if (this.broken.has(method)) throw new RpcError(1, `${method} is broken (test fault injection)`);
       const result = await this.dispatch(method, params);
       json(res, 200, { jsonrpc: '2.0', id: rpc.id, result });
     } catch (err) {

@@ -222,7 +222,8 @@ test.serial('first start → login → wizard → dashboard → every page', asy
 
   // --- MAC table with the filter
   await gotoPage(page, 'MAC table');
-  await page.locator('table tbody tr').nth(3).waitFor();
+  // Remote MACs appear once the cascade is online again (the edit above made it reconnect).
+  await page.locator('table tbody td', { hasText: 'CASCADE-hq' }).first().waitFor({ timeout: 15_000 });
   const all = await page.locator('table tbody tr').count();
   await page.getByLabel('Filter').fill('cascade-HQ');
   await until('the MAC filter narrows the table', async () => (await page.locator('table tbody tr').count()) < all);
@@ -313,4 +314,57 @@ test.serial('a narrow phone-sized screen shows the dashboard without horizontal 
   t.true((overflow as number) <= 0, `page is ${overflow}px wider than the screen`);
   await ctx.close();
   t.deepEqual(pageErrors, []);
+});
+
+test.serial('a hidden tab polls nothing; a failing section shows the banner until it recovers', async (t) => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  watch(page);
+  await page.goto(fake.url);
+  await login(page, ADMIN_PW);
+  await waitForCascadeState(page, 'hq', 'online');
+  const count = () => fake.daemon.calls.filter((c) => c.method === 'EnumLinkEx').length;
+  // Pretend the tab went to the background, as the browser would report it.
+  await page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }); document.dispatchEvent(new Event('visibilitychange'))`);
+  await page.waitForTimeout(500);
+  const before = count();
+  await page.waitForTimeout(4500);
+  t.is(count(), before, 'no EnumLinkEx while hidden');
+  await page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => false }); document.dispatchEvent(new Event('visibilitychange'))`);
+  await until('polling resumes when visible', async () => count() > before);
+
+  // The daemon stops answering one method: the banner names the failure; it goes away on recovery.
+  fake.daemon.breakMethod('GetSystemStatus', true);
+  const banner = page.locator('#banner');
+  await banner.getByText('Live data could not be refreshed').waitFor({ timeout: 15_000 });
+  t.regex((await banner.textContent()) ?? '', /GetSystemStatus is broken/);
+  await shot(page, '16-dashboard-banner');
+  fake.daemon.breakMethod('GetSystemStatus', false);
+  await banner.waitFor({ state: 'hidden', timeout: 15_000 });
+  await ctx.close();
+  t.deepEqual(pageErrors, []);
+});
+
+test.serial('repeated wrong admin passwords lock the login, and the page says for how long', async (t) => {
+  const own = await startFakeApi();
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  watch(page);
+  try {
+    own.daemon.password = 'the-right-password';
+    await page.goto(own.url);
+    for (let i = 0; i < 5; i++) {
+      await page.getByLabel('Admin password').fill(`wrong-${i}`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      t.regex(await fieldError(page, 'password'), /Wrong password|Too many failed attempts/);
+    }
+    await page.getByLabel('Admin password').fill('the-right-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await until('the lock-out is shown', async () => /Too many failed attempts\. Try again in \d+ s/.test(await fieldError(page, 'password')));
+    t.regex(page.url(), /#\/login$/);
+  } finally {
+    await ctx.close();
+    await own.close();
+  }
+  t.deepEqual(pageErrors.filter((e) => !/status of 429/.test(e)), []);
 });

@@ -56,46 +56,44 @@ export async function bridgeForm(api: Api): Promise<BridgeForm> {
     tapBox.hidden = !isTap();
   }
 
+  function nicRow(n: EthernetEx, preselect: boolean): HTMLElement {
+    const id = uid('nic');
+    return h(
+      'tr',
+      { class: n.InUse_bool ? 'disabled' : undefined },
+      h(
+        'td',
+        null,
+        h(
+          'span',
+          { class: 'radio' },
+          h('input', { type: 'radio', id, name: 'DeviceName_str', value: n.DeviceName_str, disabled: n.InUse_bool, checked: preselect }),
+          h('label', { for: id }, n.DeviceName_str, n.InUse_bool ? h('span', { class: 'tag' }, 'in use') : null, n.Virtual_bool ? h('span', { class: 'tag' }, 'virtual') : null),
+        ),
+      ),
+      h('td', null, h('code', null, n.MacAddress_str || '–')),
+      h('td', null, h('span', { class: n.Carrier_bool ? 'dot dot-ok' : 'dot dot-off' }, n.Carrier_bool ? 'up' : 'no carrier')),
+      h('td', null, n.Carrier_bool ? speed(n.SpeedMbps_u32) : '–'),
+      h('td', { class: 'addr' }, n.Addresses_str ? n.Addresses_str.split(',').map((a) => h('div', null, a.trim())) : '–'),
+    );
+  }
+
   async function reload(): Promise<void> {
     const res = await api.call<{ EthList: EthernetEx[] }>('EnumEthernetEx');
     nics = res.EthList;
     const legendId = uid('nics');
+    // With exactly one usable port there is nothing to choose: preselect it.
     const free = nics.filter((n) => !n.InUse_bool);
+    const table = h(
+      'table',
+      { class: 'table nic-table' },
+      h('thead', null, h('tr', null, ['Port', 'MAC address', 'Link', 'Speed', 'Addresses'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, nics.map((n) => nicRow(n, free.length === 1 && !n.InUse_bool))),
+    );
     replace(
       nicBox,
       h('span', { class: 'label', id: legendId }, 'Network port to bridge'),
-      nics.length === 0
-        ? h('p', { class: 'notice' }, 'No network ports found.')
-        : h(
-            'table',
-            { class: 'table nic-table', role: 'radiogroup', 'aria-labelledby': legendId },
-            h('thead', null, h('tr', null, h('th', null, 'Port'), h('th', null, 'MAC address'), h('th', null, 'Link'), h('th', null, 'Speed'), h('th', null, 'Addresses'))),
-            h(
-              'tbody',
-              null,
-              nics.map((n) => {
-                const id = uid('nic');
-                return h(
-                  'tr',
-                  { class: n.InUse_bool ? 'disabled' : undefined },
-                  h(
-                    'td',
-                    null,
-                    h(
-                      'span',
-                      { class: 'radio' },
-                      h('input', { type: 'radio', id, name: 'DeviceName_str', value: n.DeviceName_str, disabled: n.InUse_bool, checked: free.length === 1 && !n.InUse_bool }),
-                      h('label', { for: id }, n.DeviceName_str, n.InUse_bool ? h('span', { class: 'tag' }, 'in use') : null, n.Virtual_bool ? h('span', { class: 'tag' }, 'virtual') : null),
-                    ),
-                  ),
-                  h('td', null, h('code', null, n.MacAddress_str || '–')),
-                  h('td', null, h('span', { class: n.Carrier_bool ? 'dot dot-ok' : 'dot dot-off' }, n.Carrier_bool ? 'up' : 'no carrier')),
-                  h('td', null, n.Carrier_bool ? speed(n.SpeedMbps_u32) : '–'),
-                  h('td', { class: 'addr' }, n.Addresses_str ? n.Addresses_str.split(',').map((a) => h('div', null, a.trim())) : '–'),
-                );
-              }),
-            ),
-          ),
+      nics.length === 0 ? h('p', { class: 'notice' }, 'No network ports found.') : h('div', { class: 'table-wrap', role: 'radiogroup', 'aria-labelledby': legendId }, table),
     );
   }
 

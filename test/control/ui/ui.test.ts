@@ -301,6 +301,81 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   t.deepEqual(pageErrors, []);
 });
 
+test.serial('cascade form: certificate files, server certificate pin, rename, offline/online', async (t) => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  watch(page);
+  await page.goto(fake.url);
+  await login(page, ADMIN_PW);
+  await page.goto(`${fake.url}#/cascade`);
+  await page.getByRole('heading', { name: 'New cascade' }).waitFor();
+  await page.getByLabel('Connection name').fill('certs');
+  await page.getByLabel('Server address').fill('vpn2.example.com:992');
+  await page.getByLabel('Virtual hub on the server').fill('LAB');
+  await page.getByLabel('Authentication type').selectOption('3');
+  t.false(await page.getByLabel('Password', { exact: true }).isVisible(), 'no password field for certificate auth');
+  await page.getByLabel('User name', { exact: true }).fill('bridge01');
+  await page.getByLabel('Connect after saving').uncheck();
+  await page.getByRole('button', { name: 'Create cascade' }).click();
+  t.regex(await fieldError(page, 'ClientX_bin'), /Choose the client certificate/);
+
+  const certDer = Buffer.from([0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef]);
+  const keyDer = Buffer.from([0x30, 0x82, 0x02, 0x00, 0x01, 0x02, 0x03]);
+  const pem = (label: string, der: Buffer) => Buffer.from(`-----BEGIN ${label}-----\n${der.toString('base64')}\n-----END ${label}-----\n`);
+  await page.getByLabel('Client certificate (PEM or DER)').setInputFiles({ name: 'client.pem', mimeType: 'application/x-pem-file', buffer: pem('CERTIFICATE', certDer) });
+  await page.getByLabel('Private key (PEM or DER, unencrypted)').setInputFiles({ name: 'client.key', mimeType: 'application/octet-stream', buffer: keyDer });
+  await page.getByText('Advanced options').click();
+  await page.getByLabel('Verify the server certificate').check();
+  await page.getByRole('button', { name: 'Create cascade' }).click();
+  t.regex(await fieldError(page, 'ServerCert_bin'), /Choose the server certificate/);
+  const serverDer = Buffer.from([0x30, 0x82, 0x03, 0x00, 0x42]);
+  await page.getByLabel('Trusted server certificate (PEM or DER)').setInputFiles({ name: 'server.crt', mimeType: 'application/x-x509-ca-cert', buffer: pem('CERTIFICATE', serverDer) });
+  await page.getByLabel('Half-duplex (separate upload and download connections)').check();
+  await page.getByRole('button', { name: 'Create cascade' }).click();
+  t.regex(await fieldError(page, 'HalfConnection_bool'), /at least 2 TCP connections/);
+  await page.getByLabel('TCP connections').fill('2');
+  await page.getByRole('button', { name: 'Create cascade' }).click();
+  await page.locator('tr[data-cascade="certs"]').waitFor();
+  const p = fake.daemon.calls.filter((c) => c.method === 'CreateLink').pop()!.params;
+  t.is(p.AuthType_u32, 3);
+  t.is(p.ClientX_bin, certDer.toString('base64'), 'PEM unwrapped to DER');
+  t.is(p.ClientK_bin, keyDer.toString('base64'), 'DER passed through');
+  t.is(p.ServerCert_bin, serverDer.toString('base64'));
+  t.is(p.CheckServerCert_bool, true);
+  t.is(p.HalfConnection_bool, true);
+  t.is(p.Port_u32, 992);
+  t.is(p.HashedPassword_bin, undefined);
+
+  // Rename through the edit form: RenameLink first, then SetLink under the new name.
+  await page.locator('tr[data-cascade="certs"]').getByRole('link', { name: 'Edit' }).click();
+  await page.getByRole('heading', { name: 'Edit cascade "certs"' }).waitFor();
+  await page.getByLabel('Connection name').fill('lab');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('tr[data-cascade="lab"]').waitFor();
+  const methods = fake.daemon.calls.map((c) => c.method);
+  t.deepEqual(methods.slice(methods.lastIndexOf('RenameLink'), methods.lastIndexOf('RenameLink') + 2), ['RenameLink', 'SetLink']);
+  const set = fake.daemon.calls.filter((c) => c.method === 'SetLink').pop()!.params;
+  t.is(set.AccountName_utf, 'lab');
+  t.is(set.ClientX_bin, certDer.toString('base64'), 'the stored certificate is kept when no new file is chosen');
+  t.is(set.ServerCert_bin, serverDer.toString('base64'));
+
+  // Online / offline from the list.
+  await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Set online' }).click();
+  await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Set offline' }).waitFor();
+  await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Set offline' }).click();
+  await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Set online' }).waitFor();
+  t.true(fake.daemon.calls.some((c) => c.method === 'SetLinkOnline' && c.params.AccountName_utf === 'lab'));
+  t.true(fake.daemon.calls.some((c) => c.method === 'SetLinkOffline' && c.params.AccountName_utf === 'lab'));
+  await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  t.false(fake.daemon.calls.some((c) => c.method === 'DeleteLink' && c.params.AccountName_utf === 'lab'), 'Cancel deletes nothing');
+  await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.locator('tr[data-cascade="lab"]').waitFor({ state: 'detached' });
+  await ctx.close();
+  t.deepEqual(pageErrors, []);
+});
+
 test.serial('a narrow phone-sized screen shows the dashboard without horizontal scrolling', async (t) => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await ctx.newPage();

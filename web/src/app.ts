@@ -11,8 +11,10 @@ export interface Ctx {
   poll(everySeconds: number, fn: () => Promise<void>): void;
   /** Run `fn` when the user leaves this page (free charts, observers). */
   onLeave(fn: () => void): void;
-  /** A one-shot message for the next page (e.g. "Password set"). */
-  flash: string | null;
+  /** Leave a one-shot message for the next page (e.g. "Password set"). */
+  setFlash(text: string): void;
+  /** Take (and clear) the one-shot message, if any. */
+  takeFlash(): string | null;
   /** Re-read GET /auth/state (after setting the password, logging in or out). */
   refreshAuth(): Promise<void>;
 }

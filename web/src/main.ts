@@ -44,6 +44,9 @@ const banner = document.getElementById('banner') as HTMLElement;
 let setupRequired = false;
 let loggedIn = false;
 let renderSeq = 0;
+let flash: string | null = null;
+/** Each render gets its own container, so a slow page that finishes after navigation writes into a detached node. */
+let currentView: HTMLElement = main;
 const leaving: Array<() => void> = [];
 
 /** Live sections whose last refresh failed, by poll id: the banner stays up until all of them recover. */
@@ -64,13 +67,22 @@ const ctx: Ctx = {
   api,
   poller,
   main,
-  flash: null,
+  setFlash(text) {
+    flash = text;
+  },
+  takeFlash() {
+    const f = flash;
+    flash = null;
+    return f;
+  },
   navigate(hash: string) {
     if (location.hash === hash) void render();
     else location.hash = hash;
   },
   poll(everySeconds, fn) {
     const seq = renderSeq;
+    // A page that finished rendering after the user already left must not leave a task behind.
+    if (seq !== renderSeq || !main.contains(currentView)) return;
     const id = ++pollSeq;
     poller.add(everySeconds, async () => {
       if (seq !== renderSeq) return;
@@ -97,7 +109,7 @@ const ctx: Ctx = {
 api.onUnauthorized = () => {
   if (!loggedIn) return;
   loggedIn = false;
-  ctx.flash = 'Your session has ended. Please sign in again.';
+  flash = 'Your session has ended. Please sign in again.';
   ctx.navigate('#/login');
 };
 
@@ -137,13 +149,15 @@ async function render(): Promise<void> {
   const route = ROUTES[name];
   document.title = `${route.title} · sebridge`;
   renderNav(name);
-  replace(main);
+  const view = h('div', { class: 'view' });
+  currentView = view;
+  replace(main, view);
   try {
-    await route.page(ctx, arg);
+    await route.page({ ...ctx, main: view }, arg);
   } catch (err) {
     if (seq !== renderSeq) return;
     if (err instanceof ApiError && err.status === 401) return;
-    replace(main, h('h1', null, route.title), h('div', { class: 'form-error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
+    replace(view, h('h1', null, route.title), h('div', { class: 'form-error', role: 'alert' }, err instanceof Error ? err.message : String(err)));
   }
   if (seq === renderSeq && document.activeElement === document.body) main.focus({ preventScroll: true });
 }
@@ -156,7 +170,11 @@ async function boot(): Promise<void> {
     const info = await api.call<{ Hostname_str: string }>('GetSetupState').catch(() => null);
     if (info?.Hostname_str) (document.getElementById('host') as HTMLElement).textContent = info.Hostname_str;
   } catch (err) {
-    replace(main, h('div', { class: 'form-error', role: 'alert' }, `Cannot reach the appliance: ${err instanceof Error ? err.message : String(err)}`));
+    replace(
+      main,
+      h('div', { class: 'form-error', role: 'alert' }, `Cannot reach the appliance: ${err instanceof Error ? err.message : String(err)}`),
+      h('button', { type: 'button', class: 'btn', onclick: () => location.reload() }, 'Try again'),
+    );
     return;
   }
   poller.start();

@@ -83,6 +83,7 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   t.is(fake.daemon.password, null, 'nothing was set while the input was invalid');
   await setPassword(page, ADMIN_PW);
   t.is(fake.daemon.password, ADMIN_PW);
+  await page.getByText('The admin password is set. Sign in with it.').waitFor();
 
   // --- login: a wrong password is refused next to the field
   await page.getByLabel('Admin password').fill('wrong-password');
@@ -296,6 +297,7 @@ test.serial('first start → login → wizard → dashboard → every page', asy
 
   // --- sign out; the API then refuses, and the next login goes to the dashboard
   await logout(page);
+  await page.getByText('You are signed out.').waitFor();
   t.is(await login(page, ADMIN_PW), 'dashboard');
   await ctx.close();
   t.deepEqual(pageErrors, []);

@@ -7,8 +7,7 @@ import { busy, clearErrors, input, setFieldError, showError, value } from '../fo
 
 export const loginPage: Page = (ctx) => {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
-  const flash = ctx.flash;
-  ctx.flash = null;
+  const flash = ctx.takeFlash();
   const form = h(
     'form',
     { class: 'card narrow', 'aria-labelledby': 'login-title', onsubmit: (ev) => void onSubmit(ev) },

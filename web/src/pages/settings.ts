@@ -120,7 +120,7 @@ export const settingsPage: Page = (ctx) => {
       return;
     }
     await ctx.refreshAuth();
-    ctx.flash = 'You are signed out.';
+    ctx.setFlash('You are signed out.');
     ctx.navigate('#/login');
   };
 

@@ -51,7 +51,7 @@ export const setupPage: Page = async (ctx) => {
       const pw = checkNewPassword(form, 'PlainTextPassword_str', 'confirm');
       await busy(submit, 'Saving…', () => ctx.api.call('SetServerPassword', { PlainTextPassword_str: pw }));
       await ctx.refreshAuth();
-      ctx.flash = 'The admin password is set. Sign in with it.';
+      ctx.setFlash('The admin password is set. Sign in with it.');
       ctx.navigate('#/login');
     } catch (err) {
       showError(form, err);

@@ -132,6 +132,11 @@ export class FakeDaemon {
     else this.broken.delete(method);
   }
 
+  /** Forget every browser session (as a daemon restart or an expiry would). */
+  dropSessions(): void {
+    this.sessions.clear();
+  }
+
   /** Make a cascade fail with a SoftEther error code (0 = heal it). */
   failLink(name: string, code: number): void {
     const l = this.links.get(name);

@@ -418,6 +418,12 @@ test.serial('a hidden tab polls nothing; a failing section shows the banner unti
   await shot(page, '16-dashboard-banner');
   fake.daemon.breakMethod('GetSystemStatus', false);
   await banner.waitFor({ state: 'hidden', timeout: 15_000 });
+
+  // The session ends behind the page's back: the next poll gets 401 and the page asks to sign in again.
+  fake.daemon.dropSessions();
+  await page.getByText('Your session has ended. Please sign in again.').waitFor({ timeout: 15_000 });
+  t.regex(page.url(), /#\/login$/);
+  t.true(await page.getByRole('navigation', { name: 'Main' }).isHidden());
   await ctx.close();
   t.deepEqual(pageErrors, []);
 });

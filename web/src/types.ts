@@ -1,0 +1,188 @@
+/** The result shapes of the API methods the UI reads (field names as in the contract). */
+
+export type LinkState = 'offline' | 'connecting' | 'online' | 'waiting';
+
+export interface LinkEx {
+  AccountName_utf: string;
+  Online_bool: boolean;
+  State_str: LinkState;
+  Hostname_str: string;
+  Port_u32: number;
+  TargetHubName_str: string;
+  Username_str: string;
+  ConnectedSince_dt: string;
+  NextAttempt_dt: string;
+  Reconnects_u32: number;
+  Connections_u32: number;
+  ConnectionsUp_u32: number;
+  ConnectionsDown_u32: number;
+  MaxConnection_u32: number;
+  GrantedConnections_u32: number;
+  HalfConnection_bool: boolean;
+  UseEncrypt_bool: boolean;
+  UseCompress_bool: boolean;
+  ServerProductName_str: string;
+  ServerVersion_u32: number;
+  ServerBuild_u32: number;
+  CipherName_str: string;
+  TlsVersion_str: string;
+  ServerCertSha256_str: string;
+  LastError_u32: number;
+  LastErrorText_utf: string;
+  LastErrorHint_utf: string;
+  LastErrorTime_dt: string;
+  FramesIn_u64: number;
+  FramesOut_u64: number;
+  BytesIn_u64: number;
+  BytesOut_u64: number;
+  Drops_u64: number;
+  RateIn_u64: number;
+  RateOut_u64: number;
+}
+
+export interface TrafficHistory {
+  Interval_u32: number;
+  PointList: Array<{ Time_dt: string; BytesInPerSec_u64: number; BytesOutPerSec_u64: number }>;
+}
+
+export interface BridgeEx {
+  DeviceName_str: string;
+  InterfaceName_str: string;
+  TapMode_bool: boolean;
+  LinuxBridge_str: string;
+  Active_bool: boolean;
+  Online_bool: boolean;
+  Present_bool: boolean;
+  Carrier_bool: boolean;
+  SpeedMbps_u32: number;
+  MacAddress_str: string;
+  FramesIn_u64: number;
+  FramesOut_u64: number;
+  BytesIn_u64: number;
+  BytesOut_u64: number;
+  DropList: Array<{ Reason_str: string; Count_u64: number }>;
+  LastError_utf: string;
+}
+
+export interface EthernetEx {
+  DeviceName_str: string;
+  MacAddress_str: string;
+  Carrier_bool: boolean;
+  SpeedMbps_u32: number;
+  Mtu_u32: number;
+  Addresses_str: string;
+  Virtual_bool: boolean;
+  InUse_bool: boolean;
+}
+
+export interface SystemStatus {
+  Version_str: string;
+  Hostname_str: string;
+  CpuPercent_u32: number;
+  MemTotal_u64: number;
+  MemUsed_u64: number;
+  TemperatureC_u32: number;
+  HasTemperature_bool: boolean;
+  SystemUptime_u64: number;
+  ProcessUptime_u64: number;
+  ProcessRss_u64: number;
+  EventLoopDelayP99Us_u32: number;
+  DiskTotal_u64: number;
+  DiskUsed_u64: number;
+  ConfigWarnings_utf: string;
+}
+
+export type Severity = 'low' | 'medium' | 'high';
+
+export interface HealthWarning {
+  Code_str: string;
+  Target_str: string;
+  Severity_str: Severity;
+  Title_utf: string;
+  Text_utf: string;
+  BrokenSince_dt: string;
+  ImpactsConnectivity_bool: boolean;
+}
+
+export interface HealthEvent {
+  Time_dt: string;
+  Code_str: string;
+  Target_str: string;
+  Severity_str: Severity;
+  Healthy_bool: boolean;
+  Text_utf: string;
+}
+
+export interface HealthSettings {
+  WebhookUrl_str: string;
+  CpuWarnPercent_u32: number;
+  MemoryWarnPercent_u32: number;
+  DiskWarnPercent_u32: number;
+  TemperatureWarnC_u32: number;
+}
+
+export interface LogEntry {
+  Time_dt: string;
+  Level_str: 'debug' | 'info' | 'warn' | 'error';
+  Message_utf: string;
+  Object_str: string;
+}
+
+export interface MacEntry {
+  Key_u32: number;
+  SessionName_str: string;
+  MacAddress_bin: string;
+  CreatedTime_dt: string;
+  UpdatedTime_dt: string;
+  RemoteItem_bool: boolean;
+  RemoteHostname_str: string;
+  VlanId_u32: number;
+}
+
+export interface TestLinkResult {
+  Success_bool: boolean;
+  Error_u32: number;
+  ErrorText_utf: string;
+  ErrorHint_utf: string;
+  ServerProductName_str: string;
+  ServerVersion_u32: number;
+  ServerBuild_u32: number;
+  GrantedConnections_u32: number;
+  ServerCertSha256_str: string;
+  CipherName_str: string;
+  TlsVersion_str: string;
+}
+
+/** CreateLink / SetLink / GetLink parameters (VpnRpcCreateLink). */
+export interface LinkParams {
+  HubName_Ex_str: string;
+  AccountName_utf: string;
+  Online_bool?: boolean;
+  Hostname_str: string;
+  Port_u32: number;
+  HubName_str: string;
+  AuthType_u32: number;
+  Username_str: string;
+  HashedPassword_bin?: string;
+  PlainPassword_str?: string;
+  ClientX_bin?: string;
+  ClientK_bin?: string;
+  MaxConnection_u32: number;
+  AdditionalConnectionInterval_u32: number;
+  ConnectionDisconnectSpan_u32: number;
+  HalfConnection_bool: boolean;
+  UseCompress_bool: boolean;
+  UseEncrypt_bool: boolean;
+  DisableQoS_bool: boolean;
+  CheckServerCert_bool: boolean;
+  ServerCert_bin?: string;
+  ProxyType_u32: number;
+  ProxyName_str: string;
+  ProxyPort_u32: number;
+  ProxyUsername_str: string;
+  ProxyPassword_str?: string;
+  CustomHttpHeader_str: string;
+}
+
+/** The one virtual hub of the appliance. */
+export const HUB = 'BRIDGE';

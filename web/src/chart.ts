@@ -40,6 +40,17 @@ export class TrafficChart {
       this.plot.setData(data);
       return;
     }
+    if (xs.length < 2) {
+      // An empty box looks broken: say why there is no line yet (a point is recorded every interval).
+      if (!this.box.querySelector('.chart-note')) {
+        const note = document.createElement('p');
+        note.className = 'chart-note muted small';
+        note.textContent = `Collecting data: the chart starts after ${hist.Interval_u32 ? `${hist.Interval_u32 * 2} s` : 'a few seconds'} of traffic counting.`;
+        this.box.append(note);
+      }
+      return;
+    }
+    this.box.querySelector('.chart-note')?.remove();
     const bits = (v: number) => rate(v / 8);
     this.plot = new uPlot(
       {

@@ -9,6 +9,7 @@ import { FieldError } from './errors.ts';
 import { DEFAULT_PORT, formatHostPort, parseHostPort } from './host-port.ts';
 import { hashPassword } from './sha0.ts';
 import { pemOrDer, toBase64 } from './bytes.ts';
+import { fingerprint, fingerprintHex, parseFingerprint } from './format.ts';
 import { HUB, type LinkParams } from './types.ts';
 
 /** API fields that are entered through another control. */
@@ -23,11 +24,17 @@ export interface LinkFormOptions {
   existing?: Partial<LinkParams>;
   /** The wizard shows the advanced options collapsed under a shorter intro. */
   compact?: boolean;
+  /** The stored cascade's pinned fingerprint (EnumLinkEx PinnedCertSha256_str), shown for editing. */
+  pinned?: string;
 }
 
 export interface LinkForm {
   el: HTMLElement;
   read(): Promise<LinkParams>;
+  /** Put a fingerprint the user accepted (from "Test connection") into the trusted-fingerprint field. */
+  setPin(hex: string): void;
+  /** The fingerprint in the trusted-fingerprint field (64 hex, '' when empty or not valid). */
+  pin(): string;
 }
 
 function fieldset(legend: string, ...children: Child[]): HTMLFieldSetElement {
@@ -90,8 +97,21 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       ),
       fieldset(
         'Server certificate',
-        checkbox('Verify the server certificate', 'CheckServerCert_bool', ex?.CheckServerCert_bool ?? false, 'Connect only if the server presents exactly this certificate.'),
-        input({ label: 'Trusted server certificate (PEM or DER)', name: 'ServerCert_bin', type: 'file', accept: '.pem,.crt,.cer,.der', help: ex?.ServerCert_bin ? 'A certificate is stored; choose a file to replace it.' : undefined }),
+        checkbox(
+          'Check the server certificate',
+          'CheckServerCert_bool',
+          ex?.CheckServerCert_bool ?? true,
+          'Recommended. Only the trusted certificate is accepted: the one below, or else the one the first successful login sees. If the server later presents another one, the cascade stops until you accept it on the dashboard.',
+        ),
+        input({
+          label: 'Trusted certificate fingerprint (SHA-256)',
+          name: 'ServerCertSha256_str',
+          value: opts.pinned ? fingerprint(opts.pinned) : '',
+          placeholder: '64 hex digits, colons allowed',
+          maxLength: 200,
+          help: 'Leave empty to trust the certificate on first use. "Test connection" shows the server\'s fingerprint.',
+        }),
+        input({ label: 'Trusted server certificate (PEM or DER)', name: 'ServerCert_bin', type: 'file', accept: '.pem,.crt,.cer,.der', help: 'Instead of the fingerprint: the certificate file itself (its fingerprint is pinned).' }),
       ),
       fieldset(
         'Proxy',
@@ -199,10 +219,16 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       if (k) p.ClientK_bin = k;
     }
 
+    const typedPin = parseFingerprint(value(el, 'ServerCertSha256_str'));
+    if (typedPin === null) throw new FieldError('ServerCertSha256_str', 'Enter the 64 hex digits of the SHA-256 fingerprint (colons allowed), or leave it empty');
     const cert = await fileB64('ServerCert_bin');
+    const pinChanged = typedPin !== fingerprintHex(opts.pinned ?? '');
+    if (cert && typedPin !== '' && pinChanged) throw new FieldError('ServerCert_bin', 'Give either the fingerprint or the certificate file, not both');
     if (cert) p.ServerCert_bin = cert;
-    if (p.CheckServerCert_bool && !cert && !ex?.ServerCert_bin) {
-      throw new FieldError('ServerCert_bin', 'Choose the server certificate to verify against, or turn verification off');
+    // Sent only when it changed: on an existing cascade an absent field keeps the stored pin, '' forgets it.
+    else if (pinChanged) p.ServerCertSha256_str = typedPin;
+    if (auth === 2 && !p.CheckServerCert_bool) {
+      throw new FieldError('CheckServerCert_bool', 'This password type is sent as plain text, so it goes only to a server whose certificate is checked: turn the check on');
     }
 
     if (p.ProxyType_u32 !== 0) {
@@ -215,7 +241,6 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
     }
     // SetLink replaces the whole account: carry over stored binary settings the form did not replace.
     if (editing && ex) {
-      if (!p.ServerCert_bin && ex.ServerCert_bin) p.ServerCert_bin = ex.ServerCert_bin;
       if (auth === 3 && ex.AuthType_u32 === 3) {
         if (!p.ClientX_bin && ex.ClientX_bin) p.ClientX_bin = ex.ClientX_bin;
         if (!p.ClientK_bin && ex.ClientK_bin) p.ClientK_bin = ex.ClientK_bin;
@@ -228,5 +253,12 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
     return p;
   }
 
-  return { el, read };
+  function setPin(hex: string): void {
+    (control(el, 'ServerCertSha256_str') as HTMLInputElement).value = fingerprint(hex);
+    (control(el, 'CheckServerCert_bool') as HTMLInputElement).checked = true;
+  }
+
+  const pin = () => parseFingerprint(value(el, 'ServerCertSha256_str')) ?? '';
+
+  return { el, read, setPin, pin };
 }

@@ -45,7 +45,12 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
   const ex = opts.existing;
   const editing = ex !== undefined;
   const authType = String(ex?.AuthType_u32 ?? 1);
-  const pwHelp = editing ? 'Leave empty to keep the stored password.' : 'Sent to the appliance only as SoftEther\'s password hash.';
+  const keep = editing ? 'Leave empty to keep the stored password. ' : '';
+  // What happens to the password differs by type, and the user should know before typing it.
+  const pwHelp: Record<string, string> = {
+    '1': `${keep}Sent to the appliance only as SoftEther's password hash.`,
+    '2': `${keep}RADIUS and NT-domain logins need the password itself: it is sent to the server only over a certificate you trusted (the Server certificate settings below).`,
+  };
 
   const el = h(
     'div',
@@ -77,7 +82,7 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
         authType,
       ),
       input({ label: 'User name', name: 'Username_str', value: ex?.Username_str ?? '', autocomplete: 'username', maxLength: 255 }),
-      input({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', help: pwHelp, maxLength: 255 }),
+      input({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', help: pwHelp[authType] ?? pwHelp['1'], maxLength: 255 }),
       input({ label: 'Client certificate (PEM or DER)', name: 'ClientX_bin', type: 'file', accept: '.pem,.crt,.cer,.der', help: editing ? 'Leave empty to keep the stored certificate.' : undefined }),
       input({ label: 'Private key (PEM or DER, unencrypted)', name: 'ClientK_bin', type: 'file', accept: '.pem,.key,.der', help: editing ? 'Leave empty to keep the stored key.' : undefined }),
     ),
@@ -145,8 +150,12 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
     show('password', t === '1' || t === '2');
     show('ClientX_bin', t === '3');
     show('ClientK_bin', t === '3');
+    const help = control(el, 'password')?.closest('.field')?.querySelector('.help');
+    if (help && pwHelp[t]) help.textContent = pwHelp[t];
     const proxy = value(el, 'ProxyType_u32') !== '0';
     for (const n of ['ProxyName_str', 'ProxyPort_u32', 'ProxyUsername_str', 'ProxyPassword_str']) show(n, proxy);
+    // The extra header goes into the HTTP proxy's CONNECT request: it has no meaning for SOCKS or a direct connection.
+    show('CustomHttpHeader_str', value(el, 'ProxyType_u32') === '1');
   };
   (control(el, 'AuthType_u32') as HTMLSelectElement).addEventListener('change', sync);
   (control(el, 'ProxyType_u32') as HTMLSelectElement).addEventListener('change', sync);
@@ -193,7 +202,7 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       ProxyName_str: '',
       ProxyPort_u32: 0,
       ProxyUsername_str: '',
-      CustomHttpHeader_str: value(el, 'CustomHttpHeader_str').trim(),
+      CustomHttpHeader_str: value(el, 'ProxyType_u32') === '1' ? value(el, 'CustomHttpHeader_str').trim() : '',
     };
     if (p.HalfConnection_bool && p.MaxConnection_u32 < 2) {
       throw new FieldError('HalfConnection_bool', 'Half-duplex needs at least 2 TCP connections');

@@ -415,7 +415,8 @@ test.serial('a narrow phone-sized screen shows the dashboard without horizontal 
   await page.goto(fake.url);
   await login(page, ADMIN_PW);
   await waitForCascadeState(page, 'hq', 'online');
-  await page.locator('article[data-cascade="hq"] .chart canvas').waitFor();
+  // The chart is filled right away, not only at the next 10 s history refresh.
+  await page.locator('article[data-cascade="hq"] .chart canvas').waitFor({ timeout: 4000 });
   await shot(page, '15-dashboard-mobile');
   const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
   t.true((overflow as number) <= 0, `page is ${overflow}px wider than the screen`);
@@ -473,6 +474,7 @@ test.serial('a RADIUS/NT-domain (plain-text) password needs a trusted certificat
   await page.getByLabel('Authentication type').selectOption('2');
   await page.getByLabel('User name', { exact: true }).fill(r.user);
   await page.getByLabel('Password', { exact: true }).fill(r.password);
+  t.regex((await page.locator('.field[data-field="password"] .help').textContent()) ?? '', /only over a certificate you trusted/, 'the help says where this password goes');
   await page.getByText('Advanced options').click();
   await page.getByLabel('Check the server certificate').uncheck();
   await page.getByRole('button', { name: 'Test connection' }).click();
@@ -530,6 +532,10 @@ test.serial('the server\'s certificate changed: the card shows both fingerprints
   t.false(card.lastError.includes(connectFailedHint), 'no misleading "connect failed" hint under a certificate refusal');
   t.is(card.pinned, fingerprint(old), 'still pinned to the old certificate');
   await shot(page, '18-dashboard-cert-changed');
+  await gotoPage(page, 'Cascades');
+  t.is((await page.locator('tr[data-cascade="hq"] [data-k="cert-tag"]').textContent())?.trim(), 'certificate changed');
+  await page.locator('tr[data-cascade="hq"] [data-k="cert-tag"]').click();
+  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
 
   // Cancel changes nothing.
   const shown = await acceptNewCertificate(page, 'hq', false);

@@ -43,7 +43,17 @@ export const cascadesPage: Page = (ctx) => {
       h('td', null, `${l.Hostname_str}:${l.Port_u32}`),
       h('td', null, l.TargetHubName_str),
       h('td', null, l.Username_str || '(anonymous)'),
-      h('td', null, h('span', { class: `state state-${l.State_str}` }, STATE_LABEL[l.State_str] ?? l.State_str)),
+      h(
+        'td',
+        null,
+        h('span', { class: `state state-${l.State_str}` }, STATE_LABEL[l.State_str] ?? l.State_str),
+        // Certificate trouble is acted on from the dashboard's card; the list only points at it.
+        l.PresentedCertSha256_str
+          ? h('a', { class: 'tag tag-bad', href: '#/dashboard', 'data-k': 'cert-tag' }, l.PinnedCertSha256_str ? 'certificate changed' : 'certificate not trusted')
+          : l.CertCheck_str === 'off'
+            ? h('span', { class: 'tag', 'data-k': 'cert-tag' }, 'certificate not checked')
+            : null,
+      ),
       h('td', null, h('div', { class: 'row-actions' }, toggle, h('a', { class: 'btn btn-small', href: `#/cascade/${encodeURIComponent(name)}` }, 'Edit'), del)),
     );
   }

@@ -325,10 +325,8 @@ export const dashboardPage: Page = (ctx) => {
     if (LinkList.length === 0) {
       replace(cascadesBox, h('div', { class: 'card empty' }, h('p', null, 'No cascade is set up yet.'), h('a', { class: 'btn btn-primary', href: '#/wizard' }, 'Run the setup wizard')));
     } else cascadesBox.querySelector('.empty')?.remove();
-  });
-  ctx.poll(1, async () => {
-    // Sequential on purpose: one request at a time, however many cascades there are. A new card's chart is
-    // filled at once; then each is refreshed every HISTORY_EVERY_MS.
+    // Then the charts, in the same task so GetTrafficHistory never overlaps itself: one request at a time,
+    // however many cascades there are; a new card's chart is filled at once, then every HISTORY_EVERY_MS.
     for (const card of [...cards.values()]) {
       if (Date.now() < card.historyDue) continue;
       const hist = await ctx.api.call<TrafficHistory>('GetTrafficHistory', { AccountName_utf: card.link.AccountName_utf });

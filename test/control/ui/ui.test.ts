@@ -532,6 +532,13 @@ test.serial('the server\'s certificate changed: the card shows both fingerprints
   t.false(card.lastError.includes(connectFailedHint), 'no misleading "connect failed" hint under a certificate refusal');
   t.is(card.pinned, fingerprint(old), 'still pinned to the old certificate');
   await shot(page, '18-dashboard-cert-changed');
+  // On a phone the warning and both fingerprints fit the screen (they wrap between pairs).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+  t.true((overflow as number) <= 0, `page is ${overflow}px wider than the screen`);
+  await shot(page, '19-dashboard-cert-changed-mobile');
+  await page.setViewportSize({ width: 1280, height: 900 });
   await gotoPage(page, 'Cascades');
   t.is((await page.locator('tr[data-cascade="hq"] [data-k="cert-tag"]').textContent())?.trim(), 'certificate changed');
   await page.locator('tr[data-cascade="hq"] [data-k="cert-tag"]').click();

@@ -17,6 +17,18 @@ export class TrafficChart {
       if (this.plot && w > 0 && Math.abs(this.plot.width - w) > 2) this.plot.setSize({ width: w, height: HEIGHT });
     });
     this.resize.observe(box);
+    this.note('Loading the throughput history…');
+  }
+
+  /** A line of text in place of the chart (while loading, or while there are too few points to draw). */
+  private note(text: string): void {
+    let el = this.box.querySelector('.chart-note');
+    if (!el) {
+      el = document.createElement('p');
+      el.className = 'chart-note muted small';
+      this.box.append(el);
+    }
+    el.textContent = text;
   }
 
   private width(): number {
@@ -40,6 +52,12 @@ export class TrafficChart {
       this.plot.setData(data);
       return;
     }
+    if (xs.length < 2) {
+      // An empty box looks broken: say why there is no line yet (a point is recorded every interval).
+      this.note(`Collecting data: the chart starts after ${hist.Interval_u32 ? `${hist.Interval_u32 * 2} s` : 'a few seconds'} of traffic counting.`);
+      return;
+    }
+    this.box.querySelector('.chart-note')?.remove();
     const bits = (v: number) => rate(v / 8);
     this.plot = new uPlot(
       {

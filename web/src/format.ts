@@ -101,3 +101,21 @@ export function clock(ms: number): string {
   const d = new Date(ms);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
+
+/** A fingerprint in the API's form: 64 lower-case hex digits without colons ('' when there is none). */
+export function fingerprintHex(value: string): string {
+  return value.replace(/[:\s]/g, '').toLowerCase();
+}
+
+/** Whether two fingerprints name the same certificate, whatever their notation (colons, case). */
+export function sameFingerprint(a: string, b: string): boolean {
+  const x = fingerprintHex(a);
+  return x !== '' && x === fingerprintHex(b);
+}
+
+/** A fingerprint typed or pasted by the user: '' (none) or 64 hex digits, colons and spaces allowed; null if invalid. */
+export function parseFingerprint(input: string): string | null {
+  const hex = fingerprintHex(input.trim());
+  if (hex === '') return '';
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
+}

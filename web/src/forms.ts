@@ -107,6 +107,9 @@ export function setFieldError(form: HTMLElement, name: string, message: string):
   const errId = `${c.id}-err`;
   box.querySelector('.field-error')?.remove();
   box.append(h('p', { class: 'field-error', id: errId }, message));
+  // An error inside the collapsed "Advanced options" must not stay invisible.
+  const details = box.closest('details');
+  if (details) details.open = true;
   c.setAttribute('aria-invalid', 'true');
   c.setAttribute('aria-describedby', [c.getAttribute('aria-describedby'), errId].filter(Boolean).join(' '));
   return true;

@@ -9,6 +9,7 @@ import { FieldError } from './errors.ts';
 import { DEFAULT_PORT, formatHostPort, parseHostPort } from './host-port.ts';
 import { hashPassword } from './sha0.ts';
 import { pemOrDer, toBase64 } from './bytes.ts';
+import { fingerprint, fingerprintHex, parseFingerprint } from './format.ts';
 import { HUB, type LinkParams } from './types.ts';
 
 /** API fields that are entered through another control. */
@@ -23,11 +24,17 @@ export interface LinkFormOptions {
   existing?: Partial<LinkParams>;
   /** The wizard shows the advanced options collapsed under a shorter intro. */
   compact?: boolean;
+  /** The stored cascade's pinned fingerprint (EnumLinkEx PinnedCertSha256_str), shown for editing. */
+  pinned?: string;
 }
 
 export interface LinkForm {
   el: HTMLElement;
   read(): Promise<LinkParams>;
+  /** Put a fingerprint the user accepted (from "Test connection") into the trusted-fingerprint field. */
+  setPin(hex: string): void;
+  /** The fingerprint in the trusted-fingerprint field (64 hex, '' when empty or not valid). */
+  pin(): string;
 }
 
 function fieldset(legend: string, ...children: Child[]): HTMLFieldSetElement {
@@ -38,7 +45,12 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
   const ex = opts.existing;
   const editing = ex !== undefined;
   const authType = String(ex?.AuthType_u32 ?? 1);
-  const pwHelp = editing ? 'Leave empty to keep the stored password.' : 'Sent to the appliance only as SoftEther\'s password hash.';
+  const keep = editing ? 'Leave empty to keep the stored password. ' : '';
+  // What happens to the password differs by type, and the user should know before typing it.
+  const pwHelp: Record<string, string> = {
+    '1': `${keep}Sent to the appliance only as SoftEther's password hash.`,
+    '2': `${keep}RADIUS and NT-domain logins need the password itself: it is sent to the server only over a certificate you trusted (the Server certificate settings below).`,
+  };
 
   const el = h(
     'div',
@@ -70,7 +82,7 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
         authType,
       ),
       input({ label: 'User name', name: 'Username_str', value: ex?.Username_str ?? '', autocomplete: 'username', maxLength: 255 }),
-      input({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', help: pwHelp, maxLength: 255 }),
+      input({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', help: pwHelp[authType] ?? pwHelp['1'], maxLength: 255 }),
       input({ label: 'Client certificate (PEM or DER)', name: 'ClientX_bin', type: 'file', accept: '.pem,.crt,.cer,.der', help: editing ? 'Leave empty to keep the stored certificate.' : undefined }),
       input({ label: 'Private key (PEM or DER, unencrypted)', name: 'ClientK_bin', type: 'file', accept: '.pem,.key,.der', help: editing ? 'Leave empty to keep the stored key.' : undefined }),
     ),
@@ -90,8 +102,21 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       ),
       fieldset(
         'Server certificate',
-        checkbox('Verify the server certificate', 'CheckServerCert_bool', ex?.CheckServerCert_bool ?? false, 'Connect only if the server presents exactly this certificate.'),
-        input({ label: 'Trusted server certificate (PEM or DER)', name: 'ServerCert_bin', type: 'file', accept: '.pem,.crt,.cer,.der', help: ex?.ServerCert_bin ? 'A certificate is stored; choose a file to replace it.' : undefined }),
+        checkbox(
+          'Check the server certificate',
+          'CheckServerCert_bool',
+          ex?.CheckServerCert_bool ?? true,
+          'Recommended. Only the trusted certificate is accepted: the one below, or else the one the first successful login sees. If the server later presents another one, the cascade stops until you accept it on the dashboard.',
+        ),
+        input({
+          label: 'Trusted certificate fingerprint (SHA-256)',
+          name: 'ServerCertSha256_str',
+          value: opts.pinned ? fingerprint(opts.pinned) : '',
+          placeholder: '64 hex digits, colons allowed',
+          maxLength: 200,
+          help: 'Leave empty to trust the certificate on first use. "Test connection" shows the server\'s fingerprint.',
+        }),
+        input({ label: 'Trusted server certificate (PEM or DER)', name: 'ServerCert_bin', type: 'file', accept: '.pem,.crt,.cer,.der', help: 'Instead of the fingerprint: the certificate file itself (its fingerprint is pinned).' }),
       ),
       fieldset(
         'Proxy',
@@ -125,8 +150,12 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
     show('password', t === '1' || t === '2');
     show('ClientX_bin', t === '3');
     show('ClientK_bin', t === '3');
+    const help = control(el, 'password')?.closest('.field')?.querySelector('.help');
+    if (help && pwHelp[t]) help.textContent = pwHelp[t];
     const proxy = value(el, 'ProxyType_u32') !== '0';
     for (const n of ['ProxyName_str', 'ProxyPort_u32', 'ProxyUsername_str', 'ProxyPassword_str']) show(n, proxy);
+    // The extra header goes into the HTTP proxy's CONNECT request: it has no meaning for SOCKS or a direct connection.
+    show('CustomHttpHeader_str', value(el, 'ProxyType_u32') === '1');
   };
   (control(el, 'AuthType_u32') as HTMLSelectElement).addEventListener('change', sync);
   (control(el, 'ProxyType_u32') as HTMLSelectElement).addEventListener('change', sync);
@@ -173,7 +202,7 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       ProxyName_str: '',
       ProxyPort_u32: 0,
       ProxyUsername_str: '',
-      CustomHttpHeader_str: value(el, 'CustomHttpHeader_str').trim(),
+      CustomHttpHeader_str: value(el, 'ProxyType_u32') === '1' ? value(el, 'CustomHttpHeader_str').trim() : '',
     };
     if (p.HalfConnection_bool && p.MaxConnection_u32 < 2) {
       throw new FieldError('HalfConnection_bool', 'Half-duplex needs at least 2 TCP connections');
@@ -199,10 +228,16 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       if (k) p.ClientK_bin = k;
     }
 
+    const typedPin = parseFingerprint(value(el, 'ServerCertSha256_str'));
+    if (typedPin === null) throw new FieldError('ServerCertSha256_str', 'Enter the 64 hex digits of the SHA-256 fingerprint (colons allowed), or leave it empty');
     const cert = await fileB64('ServerCert_bin');
+    const pinChanged = typedPin !== fingerprintHex(opts.pinned ?? '');
+    if (cert && typedPin !== '' && pinChanged) throw new FieldError('ServerCert_bin', 'Give either the fingerprint or the certificate file, not both');
     if (cert) p.ServerCert_bin = cert;
-    if (p.CheckServerCert_bool && !cert && !ex?.ServerCert_bin) {
-      throw new FieldError('ServerCert_bin', 'Choose the server certificate to verify against, or turn verification off');
+    // Sent only when it changed: on an existing cascade an absent field keeps the stored pin, '' forgets it.
+    else if (pinChanged) p.ServerCertSha256_str = typedPin;
+    if (auth === 2 && !p.CheckServerCert_bool) {
+      throw new FieldError('CheckServerCert_bool', 'This password type is sent as plain text, so it goes only to a server whose certificate is checked: turn the check on');
     }
 
     if (p.ProxyType_u32 !== 0) {
@@ -215,7 +250,6 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
     }
     // SetLink replaces the whole account: carry over stored binary settings the form did not replace.
     if (editing && ex) {
-      if (!p.ServerCert_bin && ex.ServerCert_bin) p.ServerCert_bin = ex.ServerCert_bin;
       if (auth === 3 && ex.AuthType_u32 === 3) {
         if (!p.ClientX_bin && ex.ClientX_bin) p.ClientX_bin = ex.ClientX_bin;
         if (!p.ClientK_bin && ex.ClientK_bin) p.ClientK_bin = ex.ClientK_bin;
@@ -228,5 +262,12 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
     return p;
   }
 
-  return { el, read };
+  function setPin(hex: string): void {
+    (control(el, 'ServerCertSha256_str') as HTMLInputElement).value = fingerprint(hex);
+    (control(el, 'CheckServerCert_bool') as HTMLInputElement).checked = true;
+  }
+
+  const pin = () => parseFingerprint(value(el, 'ServerCertSha256_str')) ?? '';
+
+  return { el, read, setPin, pin };
 }

@@ -1,5 +1,7 @@
 /** The result shapes of the API methods the UI reads (field names as in the contract). */
 
+export type CertCheck = 'pinned' | 'first-use' | 'off';
+
 export type LinkState = 'offline' | 'connecting' | 'online' | 'waiting';
 
 export interface LinkEx {
@@ -26,7 +28,14 @@ export interface LinkEx {
   ServerBuild_u32: number;
   CipherName_str: string;
   TlsVersion_str: string;
+  /** The certificate of the current connection (any form; compare with sameFingerprint). */
   ServerCertSha256_str: string;
+  /** The trusted (pinned) fingerprint, 64 lower-case hex digits; '' when none (yet) or the check is off. */
+  PinnedCertSha256_str: string;
+  /** 'pinned': only the pinned certificate; 'first-use': the first login records it; 'off': nothing is checked. */
+  CertCheck_str: CertCheck;
+  /** Set while the cascade is refused because the server presented another certificate than the trusted one. */
+  PresentedCertSha256_str: string;
   LastError_u32: number;
   LastErrorText_utf: string;
   LastErrorHint_utf: string;
@@ -128,15 +137,15 @@ export interface LogEntry {
   Object_str: string;
 }
 
-export interface MacEntry {
-  Key_u32: number;
+/** EnumMacTableEx: where each address was learned, by the cascade's name or the bridged interface. */
+export interface MacEntryEx {
+  MacAddress_str: string;
+  Port_str: string;
+  PortKind_str: 'cascade' | 'local';
+  /** The stock session name (SID-LINK-n / SID-LOCALBRIDGE-n), for matching with SoftEther's own tools. */
   SessionName_str: string;
-  MacAddress_bin: string;
-  CreatedTime_dt: string;
-  UpdatedTime_dt: string;
-  RemoteItem_bool: boolean;
-  RemoteHostname_str: string;
   VlanId_u32: number;
+  AgeSec_u32: number;
 }
 
 export interface TestLinkResult {
@@ -176,6 +185,8 @@ export interface LinkParams {
   DisableQoS_bool: boolean;
   CheckServerCert_bool: boolean;
   ServerCert_bin?: string;
+  /** Pins a fingerprint directly (64 hex, colons allowed); '' forgets the pin (trusted again on first use). */
+  ServerCertSha256_str?: string;
   ProxyType_u32: number;
   ProxyName_str: string;
   ProxyPort_u32: number;

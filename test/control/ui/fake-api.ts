@@ -50,7 +50,14 @@ interface Link {
   reconnects: number;
   /** Forced failure (set by the test through failLink) — SoftEther error code, 0 = none. */
   forcedError: number;
+  /** CheckServerCert_bool (absent = true: trust on first use) and the pinned fingerprint (64 hex) or ''. */
+  checkCert: boolean;
+  pin: string;
+  /** Set while refused for the certificate: the fingerprint the server presented (what TrustLinkCert would accept). */
+  presented: string;
   lastError: number;
+  /** The daemon's own error text when it is not SoftEther's for the code (certificate refusals). */
+  lastErrorText: string;
   lastErrorTime: number;
   bytesIn: number;
   bytesOut: number;
@@ -117,7 +124,12 @@ export class FakeDaemon {
   private readonly latencyMs: number;
   private readonly connectMs: number;
 
+  /** The SHA-256 of the certificate the pretend server presents now (see rotateServerCert). */
+  serverCertSha256: string;
+  private certGeneration = 0;
+
   constructor(opts: FakeOptions = {}) {
+    this.serverCertSha256 = createHash('sha256').update('cert of the pretend server #0').digest('hex');
     this.remote = { host: 'vpn.example.com', port: 443, hub: 'CORP', user: 'alice', password: 'correct horse', ...opts.remote };
     this.latencyMs = opts.latencyMs ?? 0;
     this.connectMs = opts.connectMs ?? 1500;
@@ -135,6 +147,21 @@ export class FakeDaemon {
   /** Forget every browser session (as a daemon restart or an expiry would). */
   dropSessions(): void {
     this.sessions.clear();
+  }
+
+  /** The fingerprint a cascade trusts (64 hex, '' when none). */
+  linkPin(name: string): string {
+    const l = this.links.get(name);
+    if (!l) throw new Error(`no link ${name}`);
+    return l.pin;
+  }
+
+  /** The pretend server gets a new certificate: cascades pinned to the old one are refused until it is accepted. */
+  rotateServerCert(): string {
+    this.certGeneration += 1;
+    this.serverCertSha256 = createHash('sha256').update(`cert of the pretend server #${this.certGeneration}`).digest('hex');
+    for (const l of this.links.values()) if (l.online && l.state === 'online') this.toConnecting(l);
+    return this.serverCertSha256;
   }
 
   /** Make a cascade fail with a SoftEther error code (0 = heal it). */
@@ -162,14 +189,30 @@ export class FakeDaemon {
     l.connectAt = Date.now() + this.connectMs;
   }
 
-  private toWaiting(l: Link, name: string, code: number): void {
+  private toWaiting(l: Link, name: string, code: number, text = ''): void {
     l.state = 'waiting';
     l.stateSince = Date.now();
     l.nextAttempt = Date.now() + 30_000;
     l.lastError = code;
+    l.lastErrorText = text;
     l.lastErrorTime = Date.now();
-    this.log('warn', `cascade login failed: ${errorMessage(code)}`, `cascade:${name}`);
-    this.health('cascade-down', name, 'high', false, `Cascade ${name} is not connected: ${textAndHint(code).text}`);
+    this.log('warn', `cascade login failed: ${text || errorMessage(code)}`, `cascade:${name}`);
+    this.health('cascade-down', name, 'high', false, `Cascade ${name} is not connected: ${text || textAndHint(code).text}`);
+  }
+
+  /**
+   * The daemon's certificate rules, before any password leaves: a pinned fingerprint must match; a plain-text
+   * password (AuthType 2) goes only to a server whose certificate is pinned. Null = may log in.
+   */
+  private certRefusal(checkCert: boolean, pin: string, auth: unknown): { text: string; presented: string } | null {
+    const presented = this.serverCertSha256;
+    if (checkCert && pin && pin !== presented) {
+      return { text: `server certificate changed: trusted SHA-256 ${pin}, the server presented ${presented}; not logging in (if the change is expected, accept the new certificate explicitly)`, presented };
+    }
+    if (auth === 2 && !(checkCert && pin)) {
+      return { text: `refusing to send a plain-text password to a server whose certificate is not verified (SHA-256 ${presented}); trust this fingerprint explicitly`, presented };
+    }
+    return null;
   }
 
   /** Advance the simulated cascades to "now". */
@@ -182,9 +225,18 @@ export class FakeDaemon {
         this.toConnecting(l);
       }
       if (l.state === 'connecting' && now >= l.connectAt) {
+        const reachable = this.loginError(l.p) !== 1;
+        const refusal = reachable && !l.forcedError ? this.certRefusal(l.checkCert, l.pin, l.p.AuthType_u32) : null;
         const code = l.forcedError || this.loginError(l.p);
-        if (code) this.toWaiting(l, name, code);
+        l.presented = refusal ? refusal.presented : '';
+        // As the real daemon reports it: no server answer (code 1), the refusal's own text.
+        if (refusal) this.toWaiting(l, name, 1, `connection to the server failed: ${refusal.text}`);
+        else if (code) this.toWaiting(l, name, code);
         else {
+          if (l.checkCert && !l.pin) {
+            l.pin = this.serverCertSha256;
+            this.log('info', `cascade "${name}": server certificate SHA-256 ${l.pin} trusted on first use`, `cascade:${name}`);
+          }
           if (l.lastError) this.health('cascade-down', name, 'high', true, `Cascade ${name} is connected again`);
           l.state = 'online';
           l.stateSince = now;
@@ -203,8 +255,9 @@ export class FakeDaemon {
     const r = this.remote;
     if (String(p.Hostname_str).toLowerCase() !== r.host || p.Port_u32 !== r.port) return 1;
     if (String(p.HubName_str).toUpperCase() !== r.hub.toUpperCase()) return 8;
-    if (p.AuthType_u32 !== 1) return 9;
+    if (p.AuthType_u32 !== 1 && p.AuthType_u32 !== 2) return 9;
     if (String(p.Username_str).toLowerCase() !== r.user.toLowerCase()) return 9;
+    if (p.AuthType_u32 === 2) return p.PlainPassword_str === r.password ? 0 : 9;
     const want = hashPassword(r.user, r.password).toString('base64');
     return p.HashedPassword_bin === want ? 0 : 9;
   }
@@ -301,7 +354,12 @@ export class FakeDaemon {
     if (!open) {
       if (this.password === null) return json(res, 200, { jsonrpc: '2.0', id: rpc.id, error: { code: ERR_ACCESS_DENIED, message: `Error code ${ERR_ACCESS_DENIED}: set the admin password first` } });
       const sid = this.sid(req);
-      if (!sid) return json(res, 401, { jsonrpc: '2.0', id: rpc.id, error: { code: ERR_ACCESS_DENIED, message: `Error code ${ERR_ACCESS_DENIED}: not logged in` } });
+      if (!sid) {
+        // Like the real daemon (and the stock server): an HTML page, not JSON.
+        res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end('<!DOCTYPE html><html><head><title>401 Unauthorized</title></head><body><h1>Unauthorized</h1></body></html>\n');
+        return;
+      }
       if (req.headers['x-csrf-token'] !== this.sessions.get(sid)) return json(res, 403, { jsonrpc: '2.0', id: rpc.id, error: { code: ERR_ACCESS_DENIED, message: `Error code ${ERR_ACCESS_DENIED}: bad CSRF token` } });
     }
     this.calls.push({ method, params });
@@ -338,8 +396,14 @@ export class FakeDaemon {
       }
       case 'TestLink': {
         const lp = this.checkLink(p, false);
+        const { checkCert, pin } = this.certParams(p, null);
         await sleep(300);
         const code = this.loginError(lp);
+        const refusal = code === 1 ? null : this.certRefusal(checkCert, pin, lp.AuthType_u32);
+        if (refusal) {
+          const { text, hint } = textAndHint(85);
+          return { ...this.serverInfo(lp), Success_bool: false, Error_u32: 85, ErrorText_utf: `${text} (${refusal.text})`, ErrorHint_utf: hint, ServerProductName_str: '', ServerVersion_u32: 0, ServerBuild_u32: 0, GrantedConnections_u32: 0 };
+        }
         if (code) {
           const { text, hint } = textAndHint(code);
           return { Success_bool: false, Error_u32: code, ErrorText_utf: text, ErrorHint_utf: hint, ServerProductName_str: '', ServerVersion_u32: 0, ServerBuild_u32: 0, GrantedConnections_u32: 0, ServerCertSha256_str: '', CipherName_str: '', TlsVersion_str: '' };
@@ -350,7 +414,8 @@ export class FakeDaemon {
         const lp = this.checkLink(p, true);
         const name = lp.AccountName_utf as string;
         if (this.links.has(name)) throw new RpcError(ERR_OBJECT_EXISTS, `AccountName_utf: a cascade named "${name}" already exists`);
-        this.links.set(name, { p: lp, online: false, state: 'offline', stateSince: Date.now(), connectAt: 0, nextAttempt: 0, reconnects: 0, forcedError: 0, lastError: 0, lastErrorTime: 0, bytesIn: 0, bytesOut: 0 });
+        const { checkCert, pin } = this.certParams(p, null);
+        this.links.set(name, { p: lp, online: false, state: 'offline', stateSince: Date.now(), connectAt: 0, nextAttempt: 0, reconnects: 0, forcedError: 0, checkCert, pin, presented: '', lastError: 0, lastErrorText: '', lastErrorTime: 0, bytesIn: 0, bytesOut: 0 });
         this.log('info', `cascade created`, `cascade:${name}`);
         if (p.Online_bool === true) this.setOnline(name, true);
         return {};
@@ -359,14 +424,30 @@ export class FakeDaemon {
         const l = this.link(p.AccountName_utf);
         const merged = { ...p };
         for (const secret of ['HashedPassword_bin', 'PlainPassword_str', 'ClientK_bin', 'ProxyPassword_str']) if (merged[secret] === undefined && l.p[secret] !== undefined) merged[secret] = l.p[secret];
-        l.p = this.checkLink(merged, true);
+        const lp = this.checkLink(merged, true);
+        const cert = this.certParams(p, l);
+        l.p = lp;
+        l.checkCert = cert.checkCert;
+        l.pin = cert.pin;
         if (l.online) this.toConnecting(l);
         return {};
       }
       case 'GetLink': {
         const l = this.link(p.AccountName_utf);
-        const { HashedPassword_bin: _h, PlainPassword_str: _p, ClientK_bin: _k, ProxyPassword_str: _pp, ...pub } = l.p;
-        return { ...pub, Online_bool: l.online };
+        // Like the daemon: no secrets, and the trusted certificate only as EnumLinkEx's fingerprint.
+        const { HashedPassword_bin: _h, PlainPassword_str: _p, ClientK_bin: _k, ProxyPassword_str: _pp, ServerCert_bin: _c, ServerCertSha256_str: _f, ...pub } = l.p;
+        return { ...pub, Online_bool: l.online, CheckServerCert_bool: l.checkCert };
+      }
+      case 'TrustLinkCert': {
+        const l = this.link(p.AccountName_utf);
+        const fp = str(p, 'ServerCertSha256_str').replace(/:/g, '').toLowerCase();
+        if (!/^[0-9a-f]{64}$/.test(fp)) refuse('ServerCertSha256_str', 'must be 64 hex digits (colons allowed)');
+        l.pin = fp;
+        l.checkCert = true;
+        this.log('info', `cascade "${p.AccountName_utf}": server certificate SHA-256 ${fp} accepted`, `cascade:${p.AccountName_utf}`);
+        // Applied live: a cascade refused for its certificate logs in again at once.
+        if (l.online && l.presented) this.toConnecting(l);
+        return { AccountName_utf: p.AccountName_utf, ServerCertSha256_str: fp };
       }
       case 'EnumLink':
         return { LinkList: [...this.links].map(([name, l]) => ({ AccountName_utf: name, Online_bool: l.online, Connected_bool: l.state === 'online', ConnectedTime_dt: iso(l.state === 'online' ? l.stateSince : 0), Hostname_str: l.p.Hostname_str, TargetHubName_str: l.p.HubName_str, LastError_u32: l.lastError, ConnectedHubName_str: HUB })) };
@@ -440,27 +521,16 @@ export class FakeDaemon {
         return { LocalBridgeList: this.bridges.map((b) => ({ DeviceName_str: b.DeviceName_str, HubNameLB_str: HUB, Online_bool: true, Active_bool: true, TapMode_bool: b.TapMode_bool })) };
       case 'EnumLocalBridgeEx':
         return { LocalBridgeList: this.bridges.map((b) => this.bridgeEx(b)) };
-      case 'EnumMacTable': {
+      case 'EnumMacTable':
         this.hubParam(p, 'HubName_str');
-        const online = [...this.links].filter(([, l]) => l.state === 'online');
-        const local = this.bridges[0]?.DeviceName_str;
-        const rows = [];
-        for (let i = 0; i < 14; i++) {
-          const remote = i % 2 === 1 && online.length > 0;
-          if (!remote && !local) continue;
-          rows.push({
-            Key_u32: i + 1,
-            SessionName_str: remote ? `CASCADE-${online[0][0]}` : `LOCAL-BRIDGE-${local}`,
-            MacAddress_bin: Buffer.from([0x02, 0x00, 0x5e, 0x10, 0x00, 0x20 + i]).toString('base64'),
-            CreatedTime_dt: iso(this.started + i * 1000),
-            UpdatedTime_dt: iso(Date.now() - i * 7000),
-            RemoteItem_bool: false,
-            RemoteHostname_str: '',
-            VlanId_u32: i % 5 === 0 ? 20 : 0,
-          });
-        }
-        return { MacTable: rows };
-      }
+        return {
+          MacTable: this.macRows().map((r, i) => ({
+            Key_u32: i + 1, SessionName_str: r.SessionName_str, MacAddress_bin: Buffer.from(r.MacAddress_str.split(':').map((x) => parseInt(x, 16))).toString('base64'),
+            CreatedTime_dt: iso(Date.now() - r.AgeSec_u32 * 1000), UpdatedTime_dt: iso(Date.now() - r.AgeSec_u32 * 1000), RemoteItem_bool: false, RemoteHostname_str: 'sebridge-lab', VlanId_u32: r.VlanId_u32,
+          })),
+        };
+      case 'EnumMacTableEx':
+        return { MacTable: this.macRows() };
       case 'GetSystemStatus':
         return {
           Version_str: '0.1.0-fake', Hostname_str: 'sebridge-lab', CpuPercent_u32: 7, MemTotal_u64: 1024 ** 3, MemUsed_u64: 312 * 1024 ** 2,
@@ -542,13 +612,48 @@ export class FakeDaemon {
     }
   }
 
+  /** The hub's learned addresses: odd rows on the first online cascade, even rows on the first local bridge. */
+  private macRows(): Array<{ MacAddress_str: string; Port_str: string; PortKind_str: string; SessionName_str: string; VlanId_u32: number; AgeSec_u32: number }> {
+    const online = [...this.links].filter(([, l]) => l.state === 'online');
+    const local = this.bridges[0]?.DeviceName_str;
+    const rows = [];
+    for (let i = 0; i < 14; i++) {
+      const remote = i % 2 === 1 && online.length > 0;
+      if (!remote && !local) continue;
+      rows.push({
+        MacAddress_str: [0x02, 0x00, 0x5e, 0x10, 0x00, 0x20 + i].map((b) => b.toString(16).padStart(2, '0')).join(':'),
+        Port_str: remote ? online[0][0] : local!,
+        PortKind_str: remote ? 'cascade' : 'local',
+        // The stock names, from one counter as on the daemon: cascades first, then the bridges.
+        SessionName_str: remote ? 'SID-LINK-1' : `SID-LOCALBRIDGE-${online.length + 1}`,
+        VlanId_u32: i % 5 === 0 ? 20 : 0,
+        AgeSec_u32: i * 7,
+      });
+    }
+    return rows;
+  }
+
+  /** CheckServerCert_bool (absent = keep, or true for a new cascade) and the pin from ServerCertSha256_str / ServerCert_bin. */
+  private certParams(p: Record<string, unknown>, existing: Link | null): { checkCert: boolean; pin: string } {
+    const checkCert = typeof p.CheckServerCert_bool === 'boolean' ? p.CheckServerCert_bool : (existing?.checkCert ?? true);
+    let pin = existing?.pin ?? '';
+    if (typeof p.ServerCert_bin === 'string' && p.ServerCert_bin) pin = createHash('sha256').update(Buffer.from(p.ServerCert_bin, 'base64')).digest('hex');
+    if (p.ServerCertSha256_str !== undefined) {
+      const fp = str(p, 'ServerCertSha256_str').replace(/:/g, '').toLowerCase();
+      if (fp && !/^[0-9a-f]{64}$/.test(fp)) refuse('ServerCertSha256_str', 'must be 64 hex digits (colons allowed)');
+      pin = fp;
+    }
+    return { checkCert, pin };
+  }
+
   private serverInfo(p: Record<string, unknown>): Record<string, unknown> {
     return {
       ServerProductName_str: 'SoftEther VPN Server (64 bit)',
       ServerVersion_u32: 501,
       ServerBuild_u32: 9674,
       GrantedConnections_u32: Math.min(p.MaxConnection_u32 as number, 8),
-      ServerCertSha256_str: createHash('sha256').update(`cert of ${this.remote.host}`).digest('hex'),
+      // In the daemon's notation for a live connection (colon pairs); the API's own fields are bare hex.
+      ServerCertSha256_str: this.serverCertSha256.toUpperCase().replace(/(..)(?!$)/g, '$1:'),
       CipherName_str: 'ECDHE-RSA-AES256-GCM-SHA384',
       TlsVersion_str: 'TLSv1.3',
     };
@@ -558,6 +663,7 @@ export class FakeDaemon {
     const online = l.state === 'online';
     const granted = online ? Math.min(l.p.MaxConnection_u32 as number, 8) : 0;
     const err = l.lastError ? textAndHint(l.lastError) : { text: '', hint: '' };
+    if (l.lastErrorText) err.text = l.lastErrorText;
     const info = online ? this.serverInfo(l.p) : { ServerProductName_str: '', ServerVersion_u32: 0, ServerBuild_u32: 0, ServerCertSha256_str: '', CipherName_str: '', TlsVersion_str: '' };
     const half = l.p.HalfConnection_bool === true;
     return {
@@ -567,6 +673,7 @@ export class FakeDaemon {
       Reconnects_u32: l.reconnects, Connections_u32: granted, ConnectionsUp_u32: half ? Math.floor(granted / 2) : 0, ConnectionsDown_u32: half ? Math.ceil(granted / 2) : 0,
       MaxConnection_u32: l.p.MaxConnection_u32, GrantedConnections_u32: granted, HalfConnection_bool: half,
       UseEncrypt_bool: l.p.UseEncrypt_bool, UseCompress_bool: l.p.UseCompress_bool, ...info,
+      PinnedCertSha256_str: l.checkCert ? l.pin : '', CertCheck_str: l.checkCert ? (l.pin ? 'pinned' : 'first-use') : 'off', PresentedCertSha256_str: l.presented,
       LastError_u32: l.lastError, LastErrorText_utf: err.text, LastErrorHint_utf: err.hint, LastErrorTime_dt: iso(l.lastErrorTime),
       FramesIn_u64: Math.floor(l.bytesIn / 600), FramesOut_u64: Math.floor(l.bytesOut / 400), BytesIn_u64: l.bytesIn, BytesOut_u64: l.bytesOut, Drops_u64: online ? 3 : 0,
       RateIn_u64: online ? 912_000 : 0, RateOut_u64: online ? 287_500 : 0,
@@ -590,6 +697,7 @@ export class FakeDaemon {
     else {
       l.state = 'offline';
       l.stateSince = Date.now();
+      l.presented = '';
     }
   }
 

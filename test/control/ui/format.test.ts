@@ -2,7 +2,7 @@
 import test from 'ava';
 import { parseHostPort, formatHostPort } from '../../../web/src/host-port.ts';
 import { FieldError } from '../../../web/src/errors.ts';
-import { bitsShort, bytes, duration, fingerprint, parseDate, rate, version } from '../../../web/src/format.ts';
+import { bitsShort, bytes, duration, fingerprint, fingerprintHex, parseDate, parseFingerprint, rate, sameFingerprint, version } from '../../../web/src/format.ts';
 import { fieldNamed } from '../../../web/src/api.ts';
 
 test('server address: host, host:port, [v6]:port, bare v6', (t) => {
@@ -49,4 +49,18 @@ test('formats', (t) => {
   t.is(parseDate('1970-01-01T00:00:00.000Z'), null, 'SoftEther "no date" is unset');
   t.is(parseDate(''), null);
   t.is(parseDate('2026-12-03T08:00:00Z'), Date.parse('2026-12-03T08:00:00Z'));
+});
+
+test('fingerprints: the API form, comparison across notations, what a user may paste', (t) => {
+  const hex = 'ab'.repeat(32);
+  const colons = fingerprint(hex);
+  t.is(colons, Array(32).fill('AB').join(':'));
+  t.is(fingerprintHex(colons), hex);
+  t.true(sameFingerprint(colons, hex));
+  t.false(sameFingerprint(hex, 'ab'.repeat(31) + 'ac'));
+  t.false(sameFingerprint('', ''), 'no fingerprint matches nothing');
+  t.is(parseFingerprint(` ${colons.toLowerCase()} `), hex);
+  t.is(parseFingerprint(colons.replace(/:/g, ' ')), hex);
+  t.is(parseFingerprint(''), '');
+  for (const bad of ['ab'.repeat(31), 'ab'.repeat(33), 'zz'.repeat(32), 'sha256:' + hex]) t.is(parseFingerprint(bad), null, bad);
 });

@@ -123,6 +123,12 @@ export interface CascadeCard {
   stateDetail: string;
   connections: string;
   lastError: string;
+  /** The certificate check as shown: 'pinned', 'first-use' or 'off'. */
+  certMode: string;
+  /** The pinned fingerprint as shown (colon pairs), '' if none. */
+  pinned: string;
+  /** The "certificate changed / not trusted" warning's text, '' when there is none. */
+  certWarning: string;
 }
 
 /** The cascade cards on the dashboard (waits until at least one is shown). */
@@ -139,6 +145,9 @@ export async function readDashboard(page: Page): Promise<{ cascades: CascadeCard
       stateDetail: await t('[data-k="state-detail"]'),
       connections: await t('[data-k="connections"]'),
       lastError: await t('[data-k="last-error"]'),
+      certMode: (await c.locator('[data-cert]').count()) ? ((await c.locator('[data-cert]').first().getAttribute('data-cert')) ?? '') : '',
+      pinned: await t('[data-k="pinned-fingerprint"]'),
+      certWarning: await t('[data-k="cert-warning"]'),
     });
   }
   return { cascades: out };
@@ -147,6 +156,44 @@ export async function readDashboard(page: Page): Promise<{ cascades: CascadeCard
 /** Wait until the named cascade's card shows `state` (online, waiting, ...). */
 export async function waitForCascadeState(page: Page, name: string, state: string, timeoutMs = 60_000): Promise<void> {
   await page.locator(`article[data-cascade="${name}"][data-state="${state}"]`).waitFor({ timeout: timeoutMs });
+}
+
+/**
+ * The dashboard's "The server's certificate changed" warning on a cascade's card: the fingerprints it shows, then
+ * (unless `accept` is false) "Accept the new certificate" and the confirm dialog. Waits for the warning.
+ */
+export async function acceptNewCertificate(page: Page, name: string, accept = true): Promise<{ trusted: string; presented: string }> {
+  const warning = page.locator(`article[data-cascade="${name}"] [data-k="cert-warning"]`);
+  await warning.waitFor({ timeout: 60_000 });
+  const fp = async (k: string) => ((await warning.locator(`[data-k="${k}"]`).count()) ? ((await warning.locator(`[data-k="${k}"]`).textContent()) ?? '').trim() : '');
+  const shown = { trusted: await fp('trusted-fingerprint'), presented: await fp('presented-fingerprint') };
+  await warning.getByRole('button').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor({ timeout: T });
+  await dialog.getByRole('button', { name: accept ? /Accept the new certificate|Trust this certificate/ : 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: T });
+  return shown;
+}
+
+export interface MacRow {
+  port: string;
+  kind: 'cascade' | 'local' | string;
+  mac: string;
+}
+
+/** The rows of the MAC table page as shown (after the current filter). */
+export async function readMacTable(page: Page): Promise<MacRow[]> {
+  const rows = page.locator('table tbody tr[data-kind]');
+  const out: MacRow[] = [];
+  for (let i = 0; i < (await rows.count()); i++) {
+    const r = rows.nth(i);
+    out.push({
+      port: ((await r.locator('[data-k="port"]').textContent()) ?? '').trim(),
+      kind: (await r.getAttribute('data-kind')) ?? '',
+      mac: ((await r.locator('[data-k="mac"]').textContent()) ?? '').trim(),
+    });
+  }
+  return out;
 }
 
 export type NavPage = 'Dashboard' | 'Cascades' | 'Bridges' | 'MAC table' | 'Health' | 'Logs' | 'Settings';

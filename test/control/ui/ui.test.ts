@@ -7,14 +7,17 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile, access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashPassword } from '../../../src/protocol/password.ts';
+import { errorMessage } from '../../../src/protocol/error-codes.ts';
 import { startFakeApi, type FakeServer } from './fake-api.ts';
-import { fieldError, fillWizard, gotoPage, login, logout, readDashboard, saveAndConnect, setPassword, testConnection, waitForCascadeState } from './steps.ts';
+import { fingerprint } from '../../../web/src/format.ts';
+import { acceptNewCertificate, fieldError, fillWizard, gotoPage, login, logout, readDashboard, readMacTable, saveAndConnect, setPassword, testConnection, waitForCascadeState } from './steps.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SHOTS = path.join(ROOT, 'test-artifacts', 'ui');
@@ -115,7 +118,8 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   t.is(good.product, 'SoftEther VPN Server (64 bit)');
   t.is(good.version, '5.01 build 9674');
   t.is(good.granted, '4');
-  t.regex(good.fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  t.is(good.fingerprint, fingerprint(fake.daemon.serverCertSha256));
+  t.regex((await page.locator('[data-k="save-note"]').textContent()) ?? '', /"Save and connect" trusts this certificate/);
   await shot(page, '05-wizard-test-ok');
 
   // What went over the wire: SoftEther's SHA-0 hash of password+USER, never the password itself.
@@ -132,6 +136,10 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   const order = fake.daemon.calls.map((c) => c.method).filter((m) => ['CreateLink', 'AddLocalBridge', 'SetLinkOnline'].includes(m));
   t.deepEqual(order, ['CreateLink', 'AddLocalBridge', 'SetLinkOnline']);
   t.deepEqual(fake.daemon.calls.find((c) => c.method === 'AddLocalBridge')?.params, { DeviceName_str: 'eth1', HubNameLB_str: 'BRIDGE', TapMode_bool: false, LinuxBridge_str: '' });
+  // Saving pins the certificate the user saw in the test result.
+  const createdHq = fake.daemon.calls.find((c) => c.method === 'CreateLink')!.params;
+  t.is(createdHq.ServerCertSha256_str, fake.daemon.serverCertSha256);
+  t.is(createdHq.CheckServerCert_bool, true);
 
   // --- dashboard: connecting → online, n of N connections, chart drawn
   await waitForCascadeState(page, 'hq', 'online');
@@ -140,6 +148,9 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   t.is(dash.cascades[0].state, 'online');
   t.regex(dash.cascades[0].connections, /^4 of 4/);
   t.regex(dash.cascades[0].stateDetail, /^up /);
+  t.is(dash.cascades[0].certMode, 'pinned');
+  t.is(dash.cascades[0].pinned, fingerprint(fake.daemon.serverCertSha256));
+  t.is(dash.cascades[0].certWarning, '');
   await page.locator('article[data-cascade="hq"] .chart canvas').waitFor();
   await page.locator('article[data-bridge="eth1"]').waitFor();
   await page.getByText('Temperature').waitFor();
@@ -221,19 +232,27 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   await page.locator('tr[data-bridge="vpn0"]').waitFor();
   await shot(page, '10-bridges');
 
-  // --- MAC table with the filter
+  // --- MAC table (EnumMacTableEx): the port is the cascade's name or the interface, with its kind; the filter
   await gotoPage(page, 'MAC table');
   // Remote MACs appear once the cascade is online again (the edit above made it reconnect).
-  await page.locator('table tbody td', { hasText: 'CASCADE-hq' }).first().waitFor({ timeout: 15_000 });
-  const all = await page.locator('table tbody tr').count();
-  await page.getByLabel('Filter').fill('cascade-HQ');
-  await until('the MAC filter narrows the table', async () => (await page.locator('table tbody tr').count()) < all);
-  const some = await page.locator('table tbody tr').count();
-  t.true(some > 0, `filter narrows ${all} → ${some}`);
-  t.deepEqual(new Set(await page.locator('table tbody tr td:first-child').allTextContents()), new Set(['CASCADE-hq']));
+  await page.locator('table tbody tr[data-kind="cascade"]').first().waitFor({ timeout: 15_000 });
+  const allRows = await readMacTable(page);
+  t.deepEqual([...new Set(allRows.map((x) => `${x.kind} ${x.port}`))].sort(), ['cascade hq', 'local eth1']);
+  t.false((await page.locator('table').textContent())?.includes('SID-'), 'the stock session names are not shown');
+  await page.getByLabel('Filter').fill('Cascade');
+  await until('the kind filter narrows the table', async () => (await readMacTable(page)).length < allRows.length);
+  const cascRows = await readMacTable(page);
+  t.true(cascRows.length > 0);
+  t.deepEqual(new Set(cascRows.map((x) => x.port)), new Set(['hq']));
+  await page.getByLabel('Filter').fill('eth1');
+  await until('the port filter applies', async () => (await readMacTable(page)).every((x) => x.port === 'eth1'));
+  await page.getByLabel('Filter').fill('sid-link');
+  await until('the session name still finds the rows', async () => (await readMacTable(page)).every((x) => x.kind === 'cascade'));
   await page.getByLabel('Filter').fill('5e:10:00:2a');
-  await until('a MAC filter finds one row', async () => (await page.locator('table tbody tr').count()) === 1);
-  t.is(await page.locator('table tbody tr td:nth-child(2)').textContent(), '02:00:5e:10:00:2a');
+  await until('a MAC filter finds one row', async () => (await readMacTable(page)).length === 1);
+  t.is((await readMacTable(page))[0].mac, '02:00:5e:10:00:2a');
+  await page.getByLabel('Filter').fill('5E10002B');
+  await until('a bare MAC finds its row', async () => (await readMacTable(page)).length === 1);
   await page.getByLabel('Filter').fill('');
   await shot(page, '11-mac-table');
 
@@ -291,7 +310,7 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   t.true(fake.daemon.calls.some((c) => c.method === 'RebootServer'));
 
   // --- the poller never had two requests of the same kind in flight
-  for (const m of ['EnumLinkEx', 'GetTrafficHistory', 'EnumLocalBridgeEx', 'GetSystemStatus', 'GetHealth', 'GetLogs', 'EnumMacTable']) {
+  for (const m of ['EnumLinkEx', 'GetTrafficHistory', 'EnumLocalBridgeEx', 'GetSystemStatus', 'GetHealth', 'GetLogs', 'EnumMacTableEx']) {
     t.true((fake.daemon.maxConcurrent.get(m) ?? 0) <= 1, `${m} overlapped: ${fake.daemon.maxConcurrent.get(m)}`);
   }
 
@@ -303,7 +322,7 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   t.deepEqual(pageErrors, []);
 });
 
-test.serial('cascade form: certificate files, server certificate pin, rename, offline/online', async (t) => {
+test.serial('cascade form: certificate files, server certificate pin (file or fingerprint), rename, offline/online', async (t) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
   watch(page);
@@ -327,11 +346,18 @@ test.serial('cascade form: certificate files, server certificate pin, rename, of
   await page.getByLabel('Client certificate (PEM or DER)').setInputFiles({ name: 'client.pem', mimeType: 'application/x-pem-file', buffer: pem('CERTIFICATE', certDer) });
   await page.getByLabel('Private key (PEM or DER, unencrypted)').setInputFiles({ name: 'client.key', mimeType: 'application/octet-stream', buffer: keyDer });
   await page.getByText('Advanced options').click();
-  await page.getByLabel('Verify the server certificate').check();
+  t.true(await page.getByLabel('Check the server certificate').isChecked(), 'the certificate check is on by default (trust on first use)');
+  await page.getByLabel('Trusted certificate fingerprint (SHA-256)').fill('12:34:not-hex');
   await page.getByRole('button', { name: 'Create cascade' }).click();
-  t.regex(await fieldError(page, 'ServerCert_bin'), /Choose the server certificate/);
+  t.regex(await fieldError(page, 'ServerCertSha256_str'), /64 hex digits/);
   const serverDer = Buffer.from([0x30, 0x82, 0x03, 0x00, 0x42]);
+  const serverFp = createHash('sha256').update(serverDer).digest('hex');
   await page.getByLabel('Trusted server certificate (PEM or DER)').setInputFiles({ name: 'server.crt', mimeType: 'application/x-x509-ca-cert', buffer: pem('CERTIFICATE', serverDer) });
+  await page.getByLabel('Trusted certificate fingerprint (SHA-256)').fill('ab'.repeat(32));
+  await page.getByRole('button', { name: 'Create cascade' }).click();
+  t.regex(await fieldError(page, 'ServerCert_bin'), /either the fingerprint or the certificate file/);
+  await page.getByLabel('Trusted certificate fingerprint (SHA-256)').fill('');
+  await page.getByLabel('TCP connections').fill('1');
   await page.getByLabel('Half-duplex (separate upload and download connections)').check();
   await page.getByRole('button', { name: 'Create cascade' }).click();
   t.regex(await fieldError(page, 'HalfConnection_bool'), /at least 2 TCP connections/);
@@ -343,6 +369,7 @@ test.serial('cascade form: certificate files, server certificate pin, rename, of
   t.is(p.ClientX_bin, certDer.toString('base64'), 'PEM unwrapped to DER');
   t.is(p.ClientK_bin, keyDer.toString('base64'), 'DER passed through');
   t.is(p.ServerCert_bin, serverDer.toString('base64'));
+  t.is(p.ServerCertSha256_str, undefined, 'the file alone pins');
   t.is(p.CheckServerCert_bool, true);
   t.is(p.HalfConnection_bool, true);
   t.is(p.Port_u32, 992);
@@ -351,6 +378,7 @@ test.serial('cascade form: certificate files, server certificate pin, rename, of
   // Rename through the edit form: RenameLink first, then SetLink under the new name.
   await page.locator('tr[data-cascade="certs"]').getByRole('link', { name: 'Edit' }).click();
   await page.getByRole('heading', { name: 'Edit cascade "certs"' }).waitFor();
+  t.is(await page.getByLabel('Trusted certificate fingerprint (SHA-256)').inputValue(), fingerprint(serverFp), 'the pinned fingerprint is shown');
   await page.getByLabel('Connection name').fill('lab');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.locator('tr[data-cascade="lab"]').waitFor();
@@ -359,7 +387,9 @@ test.serial('cascade form: certificate files, server certificate pin, rename, of
   const set = fake.daemon.calls.filter((c) => c.method === 'SetLink').pop()!.params;
   t.is(set.AccountName_utf, 'lab');
   t.is(set.ClientX_bin, certDer.toString('base64'), 'the stored certificate is kept when no new file is chosen');
-  t.is(set.ServerCert_bin, serverDer.toString('base64'));
+  t.is(set.ServerCert_bin, undefined, 'the stored pin is kept by not sending it again');
+  t.is(set.ServerCertSha256_str, undefined);
+  t.is(fake.daemon.linkPin('lab'), serverFp);
 
   // Online / offline from the list.
   await page.locator('tr[data-cascade="lab"]').getByRole('button', { name: 'Set online' }).click();
@@ -385,7 +415,8 @@ test.serial('a narrow phone-sized screen shows the dashboard without horizontal 
   await page.goto(fake.url);
   await login(page, ADMIN_PW);
   await waitForCascadeState(page, 'hq', 'online');
-  await page.locator('article[data-cascade="hq"] .chart canvas').waitFor();
+  // The chart is filled right away, not only at the next 10 s history refresh.
+  await page.locator('article[data-cascade="hq"] .chart canvas').waitFor({ timeout: 4000 });
   await shot(page, '15-dashboard-mobile');
   const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
   t.true((overflow as number) <= 0, `page is ${overflow}px wider than the screen`);
@@ -424,6 +455,109 @@ test.serial('a hidden tab polls nothing; a failing section shows the banner unti
   await page.getByText('Your session has ended. Please sign in again.').waitFor({ timeout: 15_000 });
   t.regex(page.url(), /#\/login$/);
   t.true(await page.getByRole('navigation', { name: 'Main' }).isHidden());
+  await ctx.close();
+  t.deepEqual(pageErrors, []);
+});
+
+test.serial('a RADIUS/NT-domain (plain-text) password needs a trusted certificate: the test offers the fingerprint, saving pins it', async (t) => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  watch(page);
+  await page.goto(fake.url);
+  await login(page, ADMIN_PW);
+  await page.goto(`${fake.url}#/cascade`);
+  await page.getByRole('heading', { name: 'New cascade' }).waitFor();
+  const r = fake.daemon.remote;
+  await page.getByLabel('Connection name').fill('radius');
+  await page.getByLabel('Server address').fill(r.host);
+  await page.getByLabel('Virtual hub on the server').fill(r.hub);
+  await page.getByLabel('Authentication type').selectOption('2');
+  await page.getByLabel('User name', { exact: true }).fill(r.user);
+  await page.getByLabel('Password', { exact: true }).fill(r.password);
+  t.regex((await page.locator('.field[data-field="password"] .help').textContent()) ?? '', /only over a certificate you trusted/, 'the help says where this password goes');
+  await page.getByText('Advanced options').click();
+  await page.getByLabel('Check the server certificate').uncheck();
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  t.regex(await fieldError(page, 'CheckServerCert_bool'), /plain text.*turn the check on/);
+  t.false(fake.daemon.calls.some((c) => c.method === 'TestLink' && c.params.AuthType_u32 === 2), 'nothing was sent with the check off');
+  await page.getByLabel('Check the server certificate').check();
+
+  // First test: refused before the password is sent; the server's fingerprint is offered.
+  const refused = await testConnection(page);
+  t.false(refused.ok);
+  t.regex(refused.errorText, /error 85/);
+  const offer = page.locator('[data-k="cert-offer"]');
+  t.is((await offer.locator('[data-k="presented-fingerprint"]').textContent())?.trim(), fingerprint(fake.daemon.serverCertSha256));
+  await shot(page, '17-cascade-plain-password-offer');
+  const tests = () => fake.daemon.calls.filter((c) => c.method === 'TestLink').length;
+  const before = tests();
+  await offer.getByRole('button', { name: 'Trust this certificate and test again' }).click();
+  await until('the second test ran', async () => tests() > before);
+  await page.locator('[data-test-result="ok"]').waitFor({ timeout: 15_000 });
+  t.is(await page.getByLabel('Trusted certificate fingerprint (SHA-256)').inputValue(), fingerprint(fake.daemon.serverCertSha256));
+  const retest = fake.daemon.calls.filter((c) => c.method === 'TestLink').pop()!.params;
+  t.is(retest.ServerCertSha256_str, fake.daemon.serverCertSha256);
+  await page.getByRole('button', { name: 'Create cascade' }).click();
+  await page.locator('tr[data-cascade="radius"]').waitFor();
+  const created = fake.daemon.calls.filter((c) => c.method === 'CreateLink').pop()!.params;
+  t.is(created.AuthType_u32, 2);
+  t.is(created.PlainPassword_str, r.password);
+  t.is(created.ServerCertSha256_str, fake.daemon.serverCertSha256);
+  await gotoPage(page, 'Dashboard');
+  await waitForCascadeState(page, 'radius', 'online');
+  t.is((await readDashboard(page)).cascades.find((c) => c.name === 'radius')?.certMode, 'pinned');
+  await gotoPage(page, 'Cascades');
+  await page.locator('tr[data-cascade="radius"]').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.locator('tr[data-cascade="radius"]').waitFor({ state: 'detached' });
+  await ctx.close();
+  t.deepEqual(pageErrors, []);
+});
+
+test.serial('the server\'s certificate changed: the card shows both fingerprints; only the explicit, confirmed accept pins the new one', async (t) => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  watch(page);
+  await page.goto(fake.url);
+  await login(page, ADMIN_PW);
+  await waitForCascadeState(page, 'hq', 'online');
+  const old = fake.daemon.serverCertSha256;
+  const now = fake.daemon.rotateServerCert();
+  await waitForCascadeState(page, 'hq', 'waiting', 15_000);
+  const card = (await readDashboard(page)).cascades.find((c) => c.name === 'hq')!;
+  t.regex(card.certWarning, /The server's certificate changed/);
+  t.regex(card.lastError, /server certificate changed/);
+  const connectFailedHint = errorMessage(1).split('): ')[1];
+  t.truthy(connectFailedHint);
+  t.false(card.lastError.includes(connectFailedHint), 'no misleading "connect failed" hint under a certificate refusal');
+  t.is(card.pinned, fingerprint(old), 'still pinned to the old certificate');
+  await shot(page, '18-dashboard-cert-changed');
+  // On a phone the warning and both fingerprints fit the screen (they wrap between pairs).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+  t.true((overflow as number) <= 0, `page is ${overflow}px wider than the screen`);
+  await shot(page, '19-dashboard-cert-changed-mobile');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await gotoPage(page, 'Cascades');
+  t.is((await page.locator('tr[data-cascade="hq"] [data-k="cert-tag"]').textContent())?.trim(), 'certificate changed');
+  await page.locator('tr[data-cascade="hq"] [data-k="cert-tag"]').click();
+  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+
+  // Cancel changes nothing.
+  const shown = await acceptNewCertificate(page, 'hq', false);
+  t.deepEqual(shown, { trusted: fingerprint(old), presented: fingerprint(now) });
+  t.false(fake.daemon.calls.some((c) => c.method === 'TrustLinkCert'), 'Cancel accepts nothing');
+  t.is(fake.daemon.linkPin('hq'), old);
+
+  await acceptNewCertificate(page, 'hq');
+  const trust = fake.daemon.calls.filter((c) => c.method === 'TrustLinkCert').pop()!.params;
+  t.deepEqual(trust, { AccountName_utf: 'hq', ServerCertSha256_str: now });
+  await waitForCascadeState(page, 'hq', 'online', 15_000);
+  await page.locator('article[data-cascade="hq"] [data-k="cert-warning"]').waitFor({ state: 'detached' });
+  const after = (await readDashboard(page)).cascades.find((c) => c.name === 'hq')!;
+  t.is(after.pinned, fingerprint(now));
+  t.is(after.certWarning, '');
   await ctx.close();
   t.deepEqual(pageErrors, []);
 });

@@ -5,6 +5,7 @@ import { busy, checkbox, checked, clearErrors, setFormError, showError } from '.
 import { linkForm, LINK_ALIASES } from '../link-form.ts';
 import { renderTestResult } from '../test-result.ts';
 import { STATE_LABEL } from './dashboard.ts';
+import { fingerprintHex } from '../format.ts';
 import { HUB, type LinkEx, type LinkParams, type TestLinkResult } from '../types.ts';
 
 export const cascadesPage: Page = (ctx) => {
@@ -42,7 +43,17 @@ export const cascadesPage: Page = (ctx) => {
       h('td', null, `${l.Hostname_str}:${l.Port_u32}`),
       h('td', null, l.TargetHubName_str),
       h('td', null, l.Username_str || '(anonymous)'),
-      h('td', null, h('span', { class: `state state-${l.State_str}` }, STATE_LABEL[l.State_str] ?? l.State_str)),
+      h(
+        'td',
+        null,
+        h('span', { class: `state state-${l.State_str}` }, STATE_LABEL[l.State_str] ?? l.State_str),
+        // Certificate trouble is acted on from the dashboard's card; the list only points at it.
+        l.PresentedCertSha256_str
+          ? h('a', { class: 'tag tag-bad', href: '#/dashboard', 'data-k': 'cert-tag' }, l.PinnedCertSha256_str ? 'certificate changed' : 'certificate not trusted')
+          : l.CertCheck_str === 'off'
+            ? h('span', { class: 'tag', 'data-k': 'cert-tag' }, 'certificate not checked')
+            : null,
+      ),
       h('td', null, h('div', { class: 'row-actions' }, toggle, h('a', { class: 'btn btn-small', href: `#/cascade/${encodeURIComponent(name)}` }, 'Edit'), del)),
     );
   }
@@ -73,7 +84,11 @@ export const cascadeEditPage: Page = async (ctx, arg) => {
   // The stored name; changes once a rename succeeded, so a retry after a later failure does not rename twice.
   let current = arg;
   const existing = editing ? await ctx.api.call<LinkParams>('GetLink', { HubName_Ex_str: HUB, AccountName_utf: arg }) : undefined;
-  const link = linkForm({ existing });
+  // GetLink has the stock fields only; the trusted fingerprint is in EnumLinkEx.
+  const pinned = editing
+    ? ((await ctx.api.call<{ LinkList: LinkEx[] }>('EnumLinkEx')).LinkList.find((l) => l.AccountName_utf === arg)?.PinnedCertSha256_str ?? '')
+    : '';
+  const link = linkForm({ existing, pinned });
   const result = h('div', { class: 'test-result', 'aria-live': 'polite' });
   const testBtn = h('button', { type: 'button', class: 'btn', onclick: () => void onTest() }, 'Test connection');
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary' }, editing ? 'Save changes' : 'Create cascade');
@@ -89,13 +104,31 @@ export const cascadeEditPage: Page = async (ctx, arg) => {
   form.noValidate = true;
   ctx.main.append(form);
 
+  /** The settings of the last passing test and the certificate it saw: saving exactly these pins that certificate. */
+  let tested: { params: string; cert: string } | null = null;
+
   async function onTest(): Promise<void> {
     clearErrors(form);
     replace(result);
+    tested = null;
     try {
       const p = await link.read();
-      const r = await busy(testBtn, 'Testing…', () => ctx.api.call<TestLinkResult>('TestLink', p));
-      replace(result, renderTestResult(r));
+      // Test what the cascade would do: with the stored pin too (read() sends it only when it changed).
+      const pin = link.pin();
+      const params = pin && !p.ServerCert_bin ? { ...p, ServerCertSha256_str: pin } : p;
+      const r = await busy(testBtn, 'Testing…', () => ctx.api.call<TestLinkResult>('TestLink', params));
+      const pins = p.CheckServerCert_bool && !pin && !p.ServerCert_bin;
+      if (r.Success_bool && pins) tested = { params: JSON.stringify(p), cert: fingerprintHex(r.ServerCertSha256_str) };
+      replace(
+        result,
+        renderTestResult(r, {
+          onTrust: (sha256) => {
+            link.setPin(sha256);
+            void onTest();
+          },
+          saveNote: pins ? 'Saving these settings trusts this certificate (compare the fingerprint with the one the server\'s administrator gives you first).' : undefined,
+        }),
+      );
     } catch (err) {
       showError(form, err, LINK_ALIASES);
     }
@@ -106,6 +139,8 @@ export const cascadeEditPage: Page = async (ctx, arg) => {
     clearErrors(form);
     try {
       const p = await link.read();
+      // The user saw the certificate in the passing test of exactly these settings: saving accepts it.
+      if (tested && tested.cert && tested.params === JSON.stringify(p)) p.ServerCertSha256_str = tested.cert;
       await busy(saveBtn, 'Saving…', async () => {
         if (editing) {
           if (p.AccountName_utf !== current) {

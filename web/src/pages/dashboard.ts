@@ -1,11 +1,14 @@
 /**
  * The dashboard: one card per cascade (state with a live countdown, connections, throughput + chart,
- * server identity, last error), the bridges, the system and current health warnings. Everything
- * refreshes through the shared poller; cards are updated in place so charts and focus survive.
+ * server identity, certificate trust, last error), the bridges, the system and current health warnings.
+ * Everything refreshes through the shared poller; cards are updated in place so charts and focus survive.
+ * A cascade refused because its server presented another certificate shows both fingerprints and the one
+ * explicit way to accept the new one (TrustLinkCert, after a confirm dialog).
  */
 import type { Ctx, Page } from '../app.ts';
-import { h, replace, toast } from '../dom.ts';
-import { bytes, count, dateTime, duration, fingerprint, parseDate, percent, rate, since, speed, version } from '../format.ts';
+import { confirmDialog, h, replace, toast } from '../dom.ts';
+import { bytes, count, dateTime, duration, fingerprint, parseDate, percent, rate, sameFingerprint, since, speed, version } from '../format.ts';
+import { fingerprintCode } from '../fingerprint-view.ts';
 import { TrafficChart } from '../chart.ts';
 import { renderWarnings } from '../health-view.ts';
 import type { BridgeEx, HealthWarning, LinkEx, SystemStatus, TrafficHistory } from '../types.ts';
@@ -21,9 +24,17 @@ interface Card {
   el: HTMLElement;
   info: HTMLElement;
   live: HTMLElement;
+  /** The certificate warning; re-rendered only when what it shows changes, so its button keeps focus. */
+  cert: HTMLElement;
+  certKey: string;
   chart: TrafficChart;
   link: LinkEx;
+  /** When the traffic history is due next (ms); 0 = at once (a new card). */
+  historyDue: number;
 }
+
+/** How often a card's chart is refreshed (the history's own interval is 10 s). */
+const HISTORY_EVERY_MS = 10_000;
 
 /** The per-second part of a card: state, countdown to the next attempt, uptime. */
 function liveLine(l: LinkEx, now: number): HTMLElement {
@@ -72,7 +83,7 @@ function cardInfo(l: LinkEx): HTMLElement {
       kv('Traffic', `${bytes(l.BytesIn_u64)} in · ${bytes(l.BytesOut_u64)} out · ${count(l.Drops_u64)} dropped`),
       kv('Server', hasServer ? `${l.ServerProductName_str} ${version(l.ServerVersion_u32, l.ServerBuild_u32)}` : '–', 'server'),
       kv('Encryption', [l.TlsVersion_str, l.CipherName_str].filter(Boolean).join(', ') || (l.UseEncrypt_bool ? '–' : 'off')),
-      kv('Certificate', l.ServerCertSha256_str ? h('code', { class: 'fp' }, fingerprint(l.ServerCertSha256_str)) : '–'),
+      kv('Certificate', certificateLine(l), 'certificate'),
     ),
     l.LastError_u32
       ? h(
@@ -82,15 +93,100 @@ function cardInfo(l: LinkEx): HTMLElement {
           h('strong', null, l.State_str === 'online' ? 'Previous error' : 'Last error'),
           h('span', { class: 'muted small' }, ` ${dateTime(l.LastErrorTime_dt)}`),
           h('p', null, l.LastErrorText_utf || `Error ${l.LastError_u32}`),
-          l.LastErrorHint_utf ? h('p', { class: 'hint' }, l.LastErrorHint_utf) : null,
+          // A certificate refusal has its own explanation and action above; the generic hint would mislead.
+          l.LastErrorHint_utf && !l.PresentedCertSha256_str ? h('p', { class: 'hint' }, l.LastErrorHint_utf) : null,
         )
       : null,
+  );
+}
+
+/** The certificate check in one line: its mode, the pinned fingerprint, and whether the connection matches it. */
+function certificateLine(l: LinkEx): HTMLElement {
+  const mode = l.CertCheck_str;
+  if (mode === 'off') {
+    return h(
+      'div',
+      { 'data-cert': 'off' },
+      h('span', { class: 'tag tag-bad' }, 'not checked'),
+      h('span', { class: 'muted small' }, ' any certificate is accepted (turn the check on in the cascade\'s settings)'),
+      l.ServerCertSha256_str ? h('div', null, fingerprintCode(l.ServerCertSha256_str)) : null,
+    );
+  }
+  if (mode === 'pinned' && l.PinnedCertSha256_str) {
+    const matching = l.State_str === 'online' && sameFingerprint(l.ServerCertSha256_str, l.PinnedCertSha256_str);
+    return h(
+      'div',
+      { 'data-cert': 'pinned' },
+      h('span', { class: 'tag tag-ok' }, 'pinned'),
+      matching ? h('span', { class: 'muted small' }, ' the server presents this certificate') : null,
+      h('div', null, fingerprintCode(l.PinnedCertSha256_str, { 'data-k': 'pinned-fingerprint' })),
+    );
+  }
+  return h(
+    'div',
+    { 'data-cert': 'first-use' },
+    h('span', { class: 'tag' }, 'trust on first use'),
+    h('span', { class: 'muted small' }, ' the first successful login records the server\'s certificate'),
+    l.ServerCertSha256_str ? h('div', null, fingerprintCode(l.ServerCertSha256_str)) : null,
+  );
+}
+
+/**
+ * The warning shown while the cascade is refused for its certificate: the server presented another certificate
+ * than the trusted one (or, for a plain-text password, none is trusted yet). Both fingerprints, and the button
+ * that accepts exactly the presented one.
+ */
+function certificateWarning(ctx: Ctx, l: LinkEx): HTMLElement | null {
+  const presented = l.PresentedCertSha256_str;
+  if (!presented) return null;
+  const name = l.AccountName_utf;
+  const changed = Boolean(l.PinnedCertSha256_str);
+  const accept = h('button', { type: 'button', class: 'btn btn-small btn-primary' }, changed ? 'Accept the new certificate' : 'Trust this certificate');
+  accept.onclick = async () => {
+    const ok = await confirmDialog(
+      changed ? 'Accept the new certificate?' : 'Trust this certificate?',
+      `"${name}" will log in to ${l.Hostname_str} only if it presents the certificate with SHA-256 ${fingerprint(presented)}. ` +
+        'Accept it only if this fingerprint matches the one the server\'s administrator gives you: an unexpected change can mean someone is intercepting the connection.',
+      changed ? 'Accept the new certificate' : 'Trust this certificate',
+      false,
+    );
+    if (!ok) return;
+    accept.disabled = true;
+    try {
+      // Exactly the fingerprint the user saw and confirmed, even if the server changed again meanwhile.
+      await ctx.api.call('TrustLinkCert', { AccountName_utf: name, ServerCertSha256_str: presented });
+      toast(`"${name}" now trusts the new certificate; logging in again.`);
+      ctx.poller.refresh();
+    } catch (err) {
+      accept.disabled = false;
+      toast(err instanceof Error ? err.message : String(err), 'error');
+    }
+  };
+  return h(
+    'div',
+    { class: 'cert-warning', role: 'alert', 'data-k': 'cert-warning' },
+    h('strong', null, changed ? 'The server\'s certificate changed' : 'The server\'s certificate is not trusted yet'),
+    h(
+      'p',
+      null,
+      changed
+        ? 'The cascade does not log in until you accept the new certificate. If the server\'s administrator did not replace it, do not accept it.'
+        : 'This cascade sends its password as plain text, so it logs in only to a server whose certificate you have accepted.',
+    ),
+    h(
+      'dl',
+      { class: 'kv' },
+      changed ? kv('Trusted', fingerprintCode(l.PinnedCertSha256_str), 'trusted-fingerprint') : null,
+      kv('Presented now', fingerprintCode(presented), 'presented-fingerprint'),
+    ),
+    h('div', { class: 'actions' }, accept),
   );
 }
 
 function newCard(ctx: Ctx, l: LinkEx): Card {
   const live = h('div', { class: 'live' });
   const info = h('div');
+  const cert = h('div');
   const chartBox = h('div', { class: 'chart', 'aria-label': `Throughput history of ${l.AccountName_utf}`, role: 'img' });
   const reconnect = h('button', { type: 'button', class: 'btn btn-small' }, 'Reconnect now');
   const el = h(
@@ -103,9 +199,10 @@ function newCard(ctx: Ctx, l: LinkEx): Card {
       reconnect,
     ),
     live,
+    cert,
     h('div', { class: 'card-body' }, info, h('div', { class: 'chart-col' }, h('p', { class: 'muted small chart-title' }, 'Throughput, last 5 minutes'), chartBox)),
   );
-  const card: Card = { el, info, live, chart: new TrafficChart(chartBox), link: l };
+  const card: Card = { el, info, live, cert, certKey: '', chart: new TrafficChart(chartBox), link: l, historyDue: 0 };
   reconnect.onclick = async () => {
     reconnect.disabled = true;
     try {
@@ -121,13 +218,18 @@ function newCard(ctx: Ctx, l: LinkEx): Card {
   return card;
 }
 
-function updateCard(card: Card, l: LinkEx): void {
+function updateCard(ctx: Ctx, card: Card, l: LinkEx): void {
   card.link = l;
   card.el.dataset.state = l.State_str;
   (card.el.querySelector('[data-k="target"]') as HTMLElement).textContent = `${l.Username_str ? `${l.Username_str} @ ` : ''}${l.Hostname_str}:${l.Port_u32} · hub ${l.TargetHubName_str}`;
   (card.el.querySelector('button') as HTMLButtonElement).hidden = !l.Online_bool;
   replace(card.live, liveLine(l, Date.now()));
   replace(card.info, cardInfo(l));
+  const certKey = `${l.PresentedCertSha256_str}|${l.PinnedCertSha256_str}`;
+  if (certKey !== card.certKey) {
+    card.certKey = certKey;
+    replace(card.cert, certificateWarning(ctx, l));
+  }
 }
 
 function bridgeCard(b: BridgeEx): HTMLElement {
@@ -212,7 +314,7 @@ export const dashboardPage: Page = (ctx) => {
         cards.set(l.AccountName_utf, card);
         cascadesBox.append(card.el);
       }
-      updateCard(card, l);
+      updateCard(ctx, card, l);
     }
     for (const [name, card] of cards) {
       if (seen.has(name)) continue;
@@ -223,11 +325,12 @@ export const dashboardPage: Page = (ctx) => {
     if (LinkList.length === 0) {
       replace(cascadesBox, h('div', { class: 'card empty' }, h('p', null, 'No cascade is set up yet.'), h('a', { class: 'btn btn-primary', href: '#/wizard' }, 'Run the setup wizard')));
     } else cascadesBox.querySelector('.empty')?.remove();
-  });
-  ctx.poll(10, async () => {
-    // Sequential on purpose: one request at a time, however many cascades there are.
+    // Then the charts, in the same task so GetTrafficHistory never overlaps itself: one request at a time,
+    // however many cascades there are; a new card's chart is filled at once, then every HISTORY_EVERY_MS.
     for (const card of [...cards.values()]) {
+      if (Date.now() < card.historyDue) continue;
       const hist = await ctx.api.call<TrafficHistory>('GetTrafficHistory', { AccountName_utf: card.link.AccountName_utf });
+      card.historyDue = Date.now() + HISTORY_EVERY_MS;
       if (cards.get(card.link.AccountName_utf) === card) card.chart.update(hist);
     }
   });

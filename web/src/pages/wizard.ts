@@ -1,7 +1,8 @@
 /**
  * The setup wizard: where the VPN server is, how to log in, which network to bridge; "Test connection"
- * does a real login (TestLink) and shows what the server said; "Save and connect" creates the cascade,
- * brings it online and adds the local bridge. Re-running it after a partial failure continues where it
+ * does a real login (TestLink) and shows what the server said, its certificate's fingerprint included;
+ * "Save and connect" creates the cascade trusting (pinning) exactly that certificate — the user saw and
+ * accepted it — then adds the local bridge and brings the cascade online. Re-running it after a partial failure continues where it
  * stopped instead of creating duplicates.
  */
 import type { Page } from '../app.ts';
@@ -10,6 +11,7 @@ import { busy, clearErrors, FieldError, setFormError, showError } from '../forms
 import { linkForm, LINK_ALIASES } from '../link-form.ts';
 import { bridgeForm } from '../bridge-form.ts';
 import { renderTestResult } from '../test-result.ts';
+import { fingerprintHex } from '../format.ts';
 import { HUB, type LinkParams, type TestLinkResult } from '../types.ts';
 
 export const wizardPage: Page = async (ctx) => {
@@ -34,12 +36,15 @@ export const wizardPage: Page = async (ctx) => {
   ctx.main.append(form);
 
   let tested: string | null = null;
+  /** The certificate the passing test saw (what "Save and connect" pins). */
+  let testedCert = '';
   let created = false;
   let bridged = false;
   const invalidate = () => {
     // A passing test covers exactly the connection settings that were tested (not the local NIC choice).
     saveBtn.disabled = true;
     tested = null;
+    testedCert = '';
   };
   link.el.addEventListener('input', invalidate);
   link.el.addEventListener('change', invalidate);
@@ -53,9 +58,23 @@ export const wizardPage: Page = async (ctx) => {
       const p = await link.read();
       bridge.read();
       const r = await busy(testBtn, 'Testing…', () => ctx.api.call<TestLinkResult>('TestLink', p));
-      replace(result, renderTestResult(r));
+      const saveNote = p.CheckServerCert_bool
+        ? '"Save and connect" trusts this certificate: the cascade will log in only to a server that presents it. ' +
+          'Compare the fingerprint with the one the server\'s administrator gives you before you save.'
+        : 'The certificate check is off (Advanced options): the cascade will accept any certificate.';
+      replace(
+        result,
+        renderTestResult(r, {
+          saveNote,
+          onTrust: (sha256) => {
+            link.setPin(sha256);
+            void onTest();
+          },
+        }),
+      );
       if (r.Success_bool) {
         tested = JSON.stringify(p);
+        testedCert = p.CheckServerCert_bool ? fingerprintHex(r.ServerCertSha256_str) : '';
         saveBtn.disabled = false;
         saveBtn.focus();
       }
@@ -83,8 +102,9 @@ export const wizardPage: Page = async (ctx) => {
     replace(progress);
     await busy(saveBtn, 'Saving…', async () => {
       try {
-        const s1 = step(created ? 'Updating the cascade…' : 'Creating the cascade…');
-        await ctx.api.call(created ? 'SetLink' : 'CreateLink', { ...p, Online_bool: false });
+        const s1 = step(`${created ? 'Updating' : 'Creating'} the cascade${testedCert ? ', trusting the tested certificate' : ''}…`);
+        // The pin is the certificate the user saw in the test result and accepted by saving.
+        await ctx.api.call(created ? 'SetLink' : 'CreateLink', { ...p, Online_bool: false, ...(testedCert ? { ServerCertSha256_str: testedCert } : {}) });
         created = true;
         s1.className = 'done';
         if (!bridged) {

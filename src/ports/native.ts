@@ -35,6 +35,10 @@ export interface NativeChannelStats {
   /** Refused by the kernel (interface down, larger than its MTU, ...). */
   txDropError: number;
   txQueued: number;
+  /** Exceptions thrown by the JS batch callback (the hub, a receiver): caught in the addon, counted; reading goes on. */
+  callbackErrors: number;
+  /** String(exception) of the last one ('' if none). */
+  lastCallbackError: string;
   lastRxError: string;
   lastTxError: string;
   kernelIgnoresOwn: boolean;
@@ -65,6 +69,8 @@ export interface NativeLinkEvent {
 
 export interface NativeLinkMonitor {
   close(): void;
+  /** Exceptions thrown by onEvents: caught in the addon (never fatal), counted. */
+  stats(): { callbackErrors: number; lastCallbackError: string };
   /** Let the process exit even while the monitor is open. */
   unref(): void;
 }

@@ -508,6 +508,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "gsoSuperFrames", s->rx.gso_frames);
   seb_set_u64(env, o, "gsoSegments", s->rx.gso_segments);
   seb_set_u64(env, o, "checksumsCompleted", s->rx.csum_completed);
+  seb_set_u64(env, o, "sctpChecksumsCompleted", s->rx.csum_sctp);
   seb_set_u64(env, o, "vlanTagsRestored", s->rx.vlan_restored);
   seb_set_u64(env, o, "rxDropOversize", s->rx.drop_oversize);
   seb_set_u64(env, o, "rxDropTruncated", s->rx_truncated);

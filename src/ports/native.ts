@@ -16,6 +16,8 @@ export interface NativeChannelStats {
   gsoSuperFrames: number;
   gsoSegments: number;
   checksumsCompleted: number;
+  /** Of checksumsCompleted: SCTP packets, whose checksum is a CRC32c. */
+  sctpChecksumsCompleted: number;
   vlanTagsRestored: number;
   /** Larger than the protocol's 1600 bytes (after VLAN restore / segmentation). */
   rxDropOversize: number;
@@ -94,6 +96,7 @@ export interface NativeRxFixupResult {
     gsoSuperFrames: number;
     gsoSegments: number;
     checksumsCompleted: number;
+    sctpChecksumsCompleted: number;
     vlanTagsRestored: number;
     dropOversize: number;
     dropRunt: number;

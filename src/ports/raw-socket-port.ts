@@ -50,7 +50,7 @@ export type RawSocketPortStats = Omit<NativeChannelStats, 'lastRxError' | 'lastT
 
 type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCallbackError' | 'kernelIgnoresOwn' | 'txQueued'>;
 const COUNTER_KEYS = [
-  'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted',
+  'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
   'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError', 'callbackErrors',
 ] as const satisfies readonly (keyof Counters)[];

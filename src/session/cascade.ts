@@ -116,6 +116,8 @@ export class Cascade extends EventEmitter implements Port {
         c.drops.queueFull++;
         continue;
       }
+      // No copy: the queue is flushed within this event-loop turn (setImmediate) and the encoder copies the frames
+      // into the record, so a view pins its receive arena only until then (see the Port contract, port.ts).
       this.#queue.push(f);
       this.#queuedBytes += f.length;
     }

@@ -5,7 +5,7 @@
  * descriptors, sockets) and from inside (scripts/soak-probe.mjs, preloaded: active handles by type, i.e. timers and
  * sockets, V8 heap), prints the curve and checks at the same point of every cycle (just before each restart:
  * online, traffic running) that nothing grows: RSS within 8 MiB of the first cycle's, the same number of file
- * descriptors, sockets and timers.
+ * descriptors, sockets and timers; and that iperf3 traffic came back in every cycle.
  *
  *   flock /tmp/sebridge-heavy.lock node scripts/soak.ts [--minutes 30] [--restart-every 5] [--sample 10]
  *
@@ -80,10 +80,16 @@ let iperfFailures = 0;
 const iperfErrors = new Map<string, number>();
 let iperfMbit = 0;
 let stopTraffic = false;
+/** Successful iperf3 runs since the last restart, and per finished cycle: traffic must come back after each. */
+let runsThisCycle = 0;
+const runsPerCycle: number[] = [];
 let sebridge: SebridgeProcess | undefined;
 let verdict = 'not reached';
 try {
   const port = 5201;
+  // The server keeps its configuration in memory and writes it only now and then: save the local bridge (made by
+  // vpncmd) now, or a SIGKILL would take it along and nsB would be cut off after the first restart.
+  await e2e.server.flush();
   let iperfServer = await startIperfServer(e2e.lab, e2e.nsB, e2e.b.v4, port);
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./soak-probe.mjs', import.meta.url).pathname}`.trim();
   process.env.SOAK_PROBE_FILE = probeFile;
@@ -118,6 +124,7 @@ try {
         const r = await iperfClient(e2e.nsA, e2e.b.v4, port, 10, i % 2 === 1);
         iperfRuns++;
         iperfMbit += r.mbps;
+        runsThisCycle++;
       } catch (e) {
         iperfFailures++;
         const why = `${(e as Error).message.split('\n')[0]}`.slice(0, 120);
@@ -146,6 +153,8 @@ try {
     if (Date.now() >= nextRestart && nextRestart < endAt) {
       await sleep(1000); // let the probe file catch up with this cycle
       take('before-restart');
+      runsPerCycle.push(runsThisCycle);
+      runsThisCycle = 0;
       const from = sebridge.lines.length;
       e2e.server.signal('SIGKILL');
       await e2e.server.restart();
@@ -158,6 +167,7 @@ try {
   }
   await sleep(1000);
   take('before-restart'); // the end of the last cycle counts like the others
+  runsPerCycle.push(runsThisCycle);
   stopTraffic = true;
   await traffic;
   iperfServer.stop();
@@ -171,6 +181,9 @@ try {
     if (p.sockets !== first.sockets) problems.push(`sockets ${first.sockets} -> ${p.sockets} at ${p.t.toFixed(0)} s`);
     if (p.timers !== first.timers) problems.push(`timers ${first.timers} -> ${p.timers} at ${p.t.toFixed(0)} s`);
   }
+  runsPerCycle.forEach((n, i) => {
+    if (n === 0) problems.push(`no iperf3 run completed in cycle ${i + 1}: traffic did not come back`);
+  });
   const exit = await sebridge.stop('SIGTERM', 10_000);
   if (exit.code !== 0) problems.push(`sebridge exited with ${JSON.stringify(exit)} on SIGTERM`);
   const peak = Math.max(...samples.map((s) => s.rssMiB));
@@ -181,7 +194,7 @@ try {
         minutes,
         restarts,
         restartEveryMin,
-        iperf: { runs: iperfRuns, failedOrCut: iperfFailures, avgMbit: iperfRuns ? +(iperfMbit / iperfRuns).toFixed(1) : 0, errors: Object.fromEntries(iperfErrors) },
+        iperf: { runs: iperfRuns, failedOrCut: iperfFailures, avgMbit: iperfRuns ? +(iperfMbit / iperfRuns).toFixed(1) : 0, errors: Object.fromEntries(iperfErrors), runsPerCycle },
         rssMiB: { first: +first.rssMiB.toFixed(1), peak: +peak.toFixed(1), last: +points.at(-1)!.rssMiB.toFixed(1) },
         beforeEachRestart: points.map((p) => ({ t: Math.round(p.t), rssMiB: +p.rssMiB.toFixed(1), anonMiB: +p.anonMiB.toFixed(1), fds: p.fds, sockets: p.sockets, timers: p.timers })),
         stopMs: Math.round(exit.ms),

@@ -286,6 +286,7 @@ static napi_value js_process_rx_frame(napi_env env, napi_callback_info info) {
   seb_set_u64(env, cs, "gsoSuperFrames", c.gso_frames);
   seb_set_u64(env, cs, "gsoSegments", c.gso_segments);
   seb_set_u64(env, cs, "checksumsCompleted", c.csum_completed);
+  seb_set_u64(env, cs, "sctpChecksumsCompleted", c.csum_sctp);
   seb_set_u64(env, cs, "vlanTagsRestored", c.vlan_restored);
   seb_set_u64(env, cs, "dropOversize", c.drop_oversize);
   seb_set_u64(env, cs, "dropRunt", c.drop_runt);

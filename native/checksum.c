@@ -35,3 +35,21 @@ uint64_t seb_csum_pseudo6(const uint8_t *ip6hdr, uint8_t proto, uint32_t l4len) 
   uint64_t sum = seb_csum_add(0, ip6hdr + 8, 32);
   return sum + proto + (l4len >> 16) + (l4len & 0xffff);
 }
+
+/* Byte-at-a-time table, built on first use (1 KiB; SCTP with a checksum left to "hardware" is rare on a LAN). */
+static uint32_t crc32c_table[256];
+static int crc32c_ready;
+
+uint32_t seb_crc32c(uint32_t crc, const uint8_t *data, size_t len) {
+  if (!crc32c_ready) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t r = i;
+      for (int k = 0; k < 8; k++) r = (r >> 1) ^ (0x82F63B78u & (0u - (r & 1)));
+      crc32c_table[i] = r;
+    }
+    crc32c_ready = 1;
+  }
+  crc = ~crc;
+  for (size_t i = 0; i < len; i++) crc = (crc >> 8) ^ crc32c_table[(crc ^ data[i]) & 0xff];
+  return ~crc;
+}

@@ -1,4 +1,4 @@
-/* Internet checksum (RFC 1071) helpers used to complete partial checksums and to checksum GSO segments. */
+/* Internet checksum (RFC 1071) and CRC32c helpers used to complete partial checksums and to checksum GSO segments. */
 #ifndef SEB_CHECKSUM_H
 #define SEB_CHECKSUM_H
 
@@ -16,6 +16,10 @@ uint16_t seb_csum_finish(uint64_t sum);
 /* Pseudo-header sums (addresses, protocol, upper-layer length) for TCP/UDP over IPv4 and IPv6. */
 uint64_t seb_csum_pseudo4(const uint8_t *ip4hdr, uint8_t proto, uint32_t l4len);
 uint64_t seb_csum_pseudo6(const uint8_t *ip6hdr, uint8_t proto, uint32_t l4len);
+
+/* CRC32c (Castagnoli, reflected polynomial 0x82F63B78) as SCTP uses it (RFC 9260 appendix A): start with
+ * crc = 0, chain pieces by passing the previous result; the pre- and post-inversion are done inside. */
+uint32_t seb_crc32c(uint32_t crc, const uint8_t *data, size_t len);
 
 static inline uint16_t seb_get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t seb_get_be32(const uint8_t *p) {

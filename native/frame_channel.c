@@ -39,6 +39,8 @@ typedef struct channel_stats {
   uint64_t tx_drop_queue_full;
   uint64_t tx_drop_invalid; /* shorter than an Ethernet header or longer than 1600 bytes */
   uint64_t tx_drop_error;   /* the kernel refused the frame (interface down, too big for its MTU...) */
+  uint64_t callback_errors; /* onFrames threw: caught here, counted, the channel goes on */
+  char last_callback_error[160];
   int last_rx_errno;
   int last_tx_errno;
 } channel_stats;
@@ -248,7 +250,10 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
   args[0] = ns->arenas;
   if (napi_create_typedarray(env, napi_uint32_array, (size_t)ns->count * 3, desc_ab, 0, &args[1]) != napi_ok) return NULL;
   napi_get_undefined(env, &recv);
-  napi_call_function(env, recv, fn, 2, args, NULL); /* an exception propagates to the poll callback */
+  napi_status s = napi_call_function(env, recv, fn, 2, args, NULL);
+  /* An exception from JavaScript (the hub, a port's receiver) is caught and counted here: passed on, it would
+   * reach napi_fatal_exception in read_batch and end the process. */
+  seb_take_callback_exception(env, s, &ch->st.callback_errors, ch->st.last_callback_error, sizeof ch->st.last_callback_error);
   return NULL;
 }
 
@@ -263,7 +268,7 @@ static void read_batch(seb_channel *ch) {
     napi_status s = napi_make_callback(env, ch->actx, recv, pump, 0, NULL, NULL);
     ch->in_callback = 0;
     if (s == napi_pending_exception) {
-      /* Same fate as an exception thrown by any other event callback: process 'uncaughtException'. */
+      /* Only an exception the pump itself could not catch (it catches onFrames' own): process 'uncaughtException'. */
       napi_value exc;
       napi_get_and_clear_last_exception(env, &exc);
       napi_fatal_exception(env, exc);
@@ -503,6 +508,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "gsoSuperFrames", s->rx.gso_frames);
   seb_set_u64(env, o, "gsoSegments", s->rx.gso_segments);
   seb_set_u64(env, o, "checksumsCompleted", s->rx.csum_completed);
+  seb_set_u64(env, o, "sctpChecksumsCompleted", s->rx.csum_sctp);
   seb_set_u64(env, o, "vlanTagsRestored", s->rx.vlan_restored);
   seb_set_u64(env, o, "rxDropOversize", s->rx.drop_oversize);
   seb_set_u64(env, o, "rxDropTruncated", s->rx_truncated);
@@ -516,6 +522,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "txDropInvalid", s->tx_drop_invalid);
   seb_set_u64(env, o, "txDropError", s->tx_drop_error);
   seb_set_u64(env, o, "txQueued", ch->txq_len);
+  seb_set_u64(env, o, "callbackErrors", s->callback_errors);
+  seb_set_str(env, o, "lastCallbackError", s->last_callback_error);
   seb_set_str(env, o, "lastRxError", s->last_rx_errno ? seb_errno_name(s->last_rx_errno) : "");
   seb_set_str(env, o, "lastTxError", s->last_tx_errno ? seb_errno_name(s->last_tx_errno) : "");
   seb_set_bool(env, o, "kernelIgnoresOwn", ch->ignores_outgoing != 0);

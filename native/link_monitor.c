@@ -29,6 +29,8 @@ typedef struct seb_monitor {
   napi_ref pump;
   napi_async_context actx;
   uint8_t *buf;
+  uint64_t callback_errors; /* onEvents threw: caught, counted, monitoring goes on */
+  char last_callback_error[160];
 } seb_monitor;
 
 static void release_js(seb_monitor *m) {
@@ -124,7 +126,9 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
   napi_value fn, recv_;
   if (count && m->on_events && napi_get_reference_value(env, m->on_events, &fn) == napi_ok && fn) {
     napi_get_undefined(env, &recv_);
-    napi_call_function(env, recv_, fn, 1, &arr, NULL);
+    napi_status s = napi_call_function(env, recv_, fn, 1, &arr, NULL);
+    /* Caught here: passed on, the exception would reach napi_fatal_exception below and end the process. */
+    seb_take_callback_exception(env, s, &m->callback_errors, m->last_callback_error, sizeof m->last_callback_error);
   }
   return NULL;
 }
@@ -183,6 +187,19 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* { callbackErrors, lastCallbackError }: exceptions thrown by onEvents, caught and counted. */
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  SEB_ARGS(0);
+  void *p = NULL;
+  if (napi_unwrap(env, self, &p) != napi_ok || !p) return seb_throw(env, "SEB_EARG", "not a LinkMonitor");
+  seb_monitor *m = p;
+  napi_value o;
+  napi_create_object(env, &o);
+  seb_set_u64(env, o, "callbackErrors", m->callback_errors);
+  seb_set_str(env, o, "lastCallbackError", m->last_callback_error);
+  return o;
+}
+
 static napi_value js_unref(napi_env env, napi_callback_info info) {
   SEB_ARGS(0);
   void *p = NULL;
@@ -196,8 +213,9 @@ napi_status seb_monitor_define(napi_env env, napi_value *ctor) {
   napi_property_descriptor props[] = {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default_method, NULL},
       {"unref", NULL, js_unref, NULL, NULL, NULL, napi_default_method, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default_method, NULL},
   };
-  return napi_define_class(env, "LinkMonitor", NAPI_AUTO_LENGTH, js_construct, NULL, 2, props, ctor);
+  return napi_define_class(env, "LinkMonitor", NAPI_AUTO_LENGTH, js_construct, NULL, sizeof props / sizeof props[0], props, ctor);
 }
 
 napi_value seb_monitor_open(napi_env env, napi_callback_info info) {

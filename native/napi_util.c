@@ -88,3 +88,23 @@ void seb_set_str(napi_env env, napi_value obj, const char *key, const char *val)
   napi_value v;
   if (napi_create_string_utf8(env, val, NAPI_AUTO_LENGTH, &v) == napi_ok) napi_set_named_property(env, obj, key, v);
 }
+
+bool seb_take_callback_exception(napi_env env, napi_status status, uint64_t *count, char *msg, size_t cap) {
+  bool pending = status == napi_pending_exception;
+  if (!pending && napi_is_exception_pending(env, &pending) != napi_ok) return false;
+  if (!pending) return false;
+  napi_value exc, text;
+  if (napi_get_and_clear_last_exception(env, &exc) != napi_ok) return false;
+  (*count)++;
+  if (cap == 0) return true;
+  msg[0] = '\0';
+  /* String(exc) may itself throw (a hostile toString): then keep no message, and clear that one too. */
+  size_t len = 0;
+  if (napi_coerce_to_string(env, exc, &text) == napi_ok) {
+    napi_get_value_string_utf8(env, text, msg, cap, &len);
+  } else {
+    napi_value again;
+    napi_get_and_clear_last_exception(env, &again);
+  }
+  return true;
+}

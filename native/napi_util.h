@@ -33,6 +33,12 @@ void seb_set_u64(napi_env env, napi_value obj, const char *key, uint64_t val);
 void seb_set_bool(napi_env env, napi_value obj, const char *key, bool val);
 void seb_set_str(napi_env env, napi_value obj, const char *key, const char *val);
 
+/* A JS callback the addon called from an event-loop wake-up threw. The exception must not reach
+ * napi_fatal_exception (that is process 'uncaughtException': without a handler the process dies, and the data
+ * path with it). If an exception is pending (status napi_pending_exception): clear it, count it in *count and keep
+ * its message (truncated to cap-1 bytes, NUL-terminated) in msg. Returns true if there was one. */
+bool seb_take_callback_exception(napi_env env, napi_status status, uint64_t *count, char *msg, size_t cap);
+
 /* Parse up to `max` call arguments; missing ones read as undefined. */
 #define SEB_ARGS(n)                                                                 \
   size_t want_ = (n), argc = want_;                                                 \

@@ -10,6 +10,7 @@
 #define ETH_P_IPV6_ 0x86dd
 #define PROTO_TCP 6
 #define PROTO_UDP 17
+#define PROTO_SCTP 132
 
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
@@ -23,8 +24,9 @@ typedef struct headers {
   size_t end;    /* offset of the payload */
 } headers;
 
-/* Locate IP and TCP/UDP headers; false when the frame is not something GSO could have produced. */
-static int parse_headers(const uint8_t *f, size_t len, headers *h) {
+/* Locate the IP header and the upper-layer protocol behind it (h->l3, ipv6, proto, l4); false when the frame is
+ * not unfragmented IPv4/IPv6 (optionally behind up to two VLAN tags). */
+static int parse_l3(const uint8_t *f, size_t len, headers *h) {
   if (len < 14) return 0;
   size_t off = 12;
   uint16_t type = seb_get_be16(f + off);
@@ -59,6 +61,12 @@ static int parse_headers(const uint8_t *f, size_t len, headers *h) {
   } else {
     return 0;
   }
+  return 1;
+}
+
+/* Locate IP and TCP/UDP headers; false when the frame is not something GSO could have produced. */
+static int parse_headers(const uint8_t *f, size_t len, headers *h) {
+  if (!parse_l3(f, len, h)) return 0;
   if (h->proto == PROTO_TCP) {
     if (len < h->l4 + 20) return 0;
     size_t doff = (size_t)(f[h->l4 + 12] >> 4) * 4;
@@ -158,9 +166,23 @@ bad:
 }
 
 /* The kernel left the pseudo-header sum in the checksum field; summing from csum_start to the end
- * and storing the complement finishes the job, exactly as a NIC would. */
-static int complete_checksum(uint8_t *f, size_t len, size_t start, size_t field) {
+ * and storing the complement finishes the job, exactly as a NIC would.
+ * Except for SCTP: its "partial checksum" (csum_offset 8, the kernel's csum_not_inet) is a CRC32c over the whole
+ * SCTP packet with the field zeroed, stored least significant byte first (as Linux's sctp_compute_cksum does). */
+static int complete_checksum(uint8_t *f, size_t len, size_t start, size_t field, seb_rx_counters *c) {
   if (start >= len || field + 2 > len || field < start) return 0;
+  headers h;
+  if (field - start == 8 && parse_l3(f, len, &h) && h.proto == PROTO_SCTP && h.l4 == start) {
+    if (len < start + 12) return 0;
+    memset(f + field, 0, 4);
+    uint32_t crc = seb_crc32c(0, f + start, len - start);
+    f[field] = (uint8_t)crc;
+    f[field + 1] = (uint8_t)(crc >> 8);
+    f[field + 2] = (uint8_t)(crc >> 16);
+    f[field + 3] = (uint8_t)(crc >> 24);
+    c->csum_sctp++;
+    return 1;
+  }
   uint16_t ck = seb_csum_finish(seb_csum_add(0, f + start, len - start));
   if (ck == 0 && field - start == 6) ck = 0xffff; /* UDP (checksum at offset 6): 0 would mean "none" */
   seb_put_be16(f + field, ck);
@@ -190,7 +212,7 @@ void seb_rx_process(uint8_t *frame, size_t len, const struct virtio_net_hdr *vh,
   }
   if (vh && (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
     size_t start = (size_t)vh->csum_start + shift;
-    if (!complete_checksum(frame, len, start, start + vh->csum_offset)) {
+    if (!complete_checksum(frame, len, start, start + vh->csum_offset, c)) {
       c->drop_bad_gso++;
       return;
     }

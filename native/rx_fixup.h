@@ -3,7 +3,8 @@
  *  1. a VLAN tag the NIC (or the kernel's receive path) stripped into metadata is put back into the frame;
  *  2. a GSO super-frame (described by the virtio_net_hdr the kernel hands over with PACKET_VNET_HDR) is cut into
  *     wire-sized frames with correct IP/TCP/UDP headers and checksums;
- *  3. a frame whose checksum was left to "hardware" (VIRTIO_NET_HDR_F_NEEDS_CSUM) gets it computed;
+ *  3. a frame whose checksum was left to "hardware" (VIRTIO_NET_HDR_F_NEEDS_CSUM) gets it computed (the
+ *     Internet checksum, or CRC32c for SCTP);
  *  4. anything still larger than the protocol's 1600-byte limit is dropped and counted.
  * The results are written into memory obtained from a sink, so the caller decides where frames live
  * (JS Buffers in the addon, plain memory in tests).
@@ -38,7 +39,8 @@ typedef struct seb_rx_counters {
   uint64_t bytes;
   uint64_t gso_frames;      /* super-frames that were segmented */
   uint64_t gso_segments;    /* frames produced by segmentation */
-  uint64_t csum_completed;  /* partial checksums completed */
+  uint64_t csum_completed;  /* partial checksums completed (all kinds) */
+  uint64_t csum_sctp;       /* of which SCTP CRC32c */
   uint64_t vlan_restored;   /* stripped VLAN tags put back */
   uint64_t drop_oversize;   /* > 1600 bytes after fix-up (or segments that would be) */
   uint64_t drop_runt;       /* shorter than an Ethernet header */

@@ -38,7 +38,7 @@ const USAGE = `usage:
     --ca FILE                 verify the server certificate against these PEM CA certificates and the --server name
     --insecure-accept-any-cert  do not check the server certificate at all (logged as a warning)
     --allow-plain-unverified  let --auth plain send its password to a server whose certificate is not verified
-    --status-interval SEC     print a status line every SEC seconds (default 0 = only on changes)
+    --status-interval SEC     print a status line every SEC seconds, 0.1..86400 (default 0 = only on changes)
 `;
 
 const FLAG_OF_FIELD: Record<string, string> = {
@@ -63,6 +63,32 @@ const FLAG_OF_FIELD: Record<string, string> = {
   certDer: '--cert',
   keyPem: '--key',
 };
+
+/** Upper bound of --status-interval: a day. (setInterval itself overflows beyond 2^31 - 1 ms and then fires every 1 ms.) */
+export const MAX_STATUS_INTERVAL_SEC = 86_400;
+
+/**
+ * A numeric command-line value, read strictly: plain decimal digits (a fraction only where `fraction` allows), no
+ * sign, exponent, hex, blanks or empty string (which Number() would all accept, '' as 0), within [min, max].
+ * Throws ConfigError naming the flag, the range and what was given.
+ */
+export function numberFlag(flag: string, text: string, min: number, max: number, fraction = false): number {
+  const ok = fraction ? /^\d{1,12}(\.\d{1,6})?$/ : /^\d{1,12}$/;
+  const n = ok.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) {
+    const kind = fraction ? 'a number' : 'a whole number';
+    throw new ConfigError(flag, `must be ${kind} from ${min} to ${max}, got "${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`);
+  }
+  return n;
+}
+
+/** --status-interval: 0 (only on changes) or 0.1 s .. one day. */
+export function statusIntervalFlag(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const sec = numberFlag('--status-interval', text, 0, MAX_STATUS_INTERVAL_SEC, true);
+  if (sec > 0 && sec < 0.1) throw new ConfigError('--status-interval', `must be 0 (off) or at least 0.1 seconds, got "${text}"`);
+  return sec;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -119,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!m) throw new ConfigError('--server', `"${server}" is not HOST or HOST:PORT`);
     const input: Record<string, unknown> = {
       host: m[1]!.replace(/^\[|\]$/g, ''),
-      port: m[2] === undefined ? undefined : Number(m[2]),
+      port: m[2] === undefined ? undefined : numberFlag('--server', m[2], 1, 65535),
       hub: values.hub,
       username: values.user,
       authType: values.auth ?? (values['password-env'] ? 'password' : undefined),
@@ -158,10 +184,8 @@ export async function main(argv: string[]): Promise<number> {
     } else if (values['proxy-password-env'] !== undefined || values['proxy-header'] !== undefined) {
       throw new ConfigError('--proxy', 'is required with --proxy-password-env and --proxy-header');
     }
-    if (values.connections !== undefined) {
-      const n = Number(values.connections);
-      input.maxConnections = Number.isInteger(n) ? n : values.connections;
-    }
+    if (values.connections !== undefined) input.maxConnections = numberFlag('--connections', values.connections, 1, 32);
+    const statusInterval = statusIntervalFlag(values['status-interval']);
     const envName = values['password-env'];
     if (envName !== undefined) {
       const pw = process.env[envName];
@@ -175,14 +199,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (values['tap-bridge'] && !values.tap) throw new ConfigError('--tap-bridge', 'needs --tap NAME');
     const options = parseCascadeOptions(input);
-    const statusInterval = values['status-interval'] === undefined ? 0 : Number(values['status-interval']);
-    if (!Number.isFinite(statusInterval) || statusInterval < 0) throw new ConfigError('--status-interval', 'must be a number of seconds');
     return await runLink({
       options,
       ...(values.bridge ? { bridge: values.bridge } : {}),
       ...(values.tap ? { tap: values.tap } : {}),
       ...(values['tap-bridge'] ? { tapBridge: values['tap-bridge'] } : {}),
-      statusIntervalMs: statusInterval * 1000,
+      statusIntervalMs: Math.round(statusInterval * 1000),
       ...(trustFile !== undefined ? { trustFile } : {}),
       ...(values.pin !== undefined ? { pinGiven: true } : {}),
     });

@@ -6,6 +6,7 @@ import { RawSocketPort } from './ports/raw-socket-port.ts';
 import { TapPort } from './ports/tap-port.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
+import { ConfigError } from './session/config-error.ts';
 
 /**
  * The headless `sebridge link` job: one cascade and the local side (a bridged NIC and/or a TAP device) joined by
@@ -41,7 +42,14 @@ export function describeStatus(s: CascadeStatus): string {
   return parts.join(' ');
 }
 
+/** setInterval's largest delay; beyond it Node fires every 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export async function runLink(job: LinkJob): Promise<number> {
+  const ms = job.statusIntervalMs;
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS || (ms > 0 && ms < 100)) {
+    throw new ConfigError('statusIntervalMs', `must be 0 (off) or a whole number of milliseconds from 100 to ${MAX_TIMER_MS}, got ${ms}`);
+  }
   const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
   const hub = new Hub();
   const local: Array<{ close(): void }> = [];

@@ -1,30 +1,54 @@
 import type { FrameReceiver, Port } from './port.ts';
+import { keepFrame } from './port.ts';
 
 /**
- * An in-memory port for tests and the dummy system layer: `write` records the frames (bounded) and
+ * An in-memory port for tests and the dummy system layer: `write` records the frames (bounded: `maxKept`) and
  * notifies listeners; `inject` plays frames as if they arrived from the medium.
+ *
+ * Recorded frames are kept by reference (so a test can see that the data path did not copy them) as long as the
+ * backing stores they pin stay under `pinnedLimit` bytes, counting each view's whole buffer (a 60-byte view of a
+ * 64 KiB receive arena counts 64 KiB); beyond that a view is recorded as a copy of its own (keepFrame).
  */
 export class MemoryPort implements Port {
   readonly name: string;
   readonly written: Buffer[] = [];
   readonly maxKept: number;
+  readonly pinnedLimit: number;
   dropped = 0;
   #receiver: FrameReceiver | null = null;
   #listeners = new Set<(frame: Buffer) => void>();
+  /** Backing-store bytes pinned by each recorded frame kept by reference (0 for those that own their buffer). */
+  readonly #pinnedOf: number[] = [];
+  #pinned = 0;
 
-  constructor(name = 'memory', maxKept = 4096) {
+  constructor(name = 'memory', maxKept = 4096, pinnedLimit = 16 << 20) {
     this.name = name;
     this.maxKept = maxKept;
+    this.pinnedLimit = pinnedLimit;
+  }
+
+  /** Bytes of other memory (receive arenas, socket chunks) that recorded frames keep alive now. */
+  get pinnedBytes(): number {
+    return this.#pinned;
   }
 
   write(frames: readonly Buffer[]): void {
     for (const f of frames) {
       if (this.written.length >= this.maxKept) {
         this.written.shift();
+        this.#pinned -= this.#pinnedOf.shift() ?? 0;
         this.dropped++;
       }
-      this.written.push(f);
-      for (const l of this.#listeners) l(f);
+      let kept = f;
+      let pins = 0;
+      if (f.buffer.byteLength > 2 * f.length) {
+        if (this.#pinned + f.buffer.byteLength <= this.pinnedLimit) pins = f.buffer.byteLength;
+        else kept = keepFrame(f);
+      }
+      this.#pinned += pins;
+      this.#pinnedOf.push(pins);
+      this.written.push(kept);
+      for (const l of this.#listeners) l(kept);
     }
   }
 

@@ -16,6 +16,8 @@ export interface NativeChannelStats {
   gsoSuperFrames: number;
   gsoSegments: number;
   checksumsCompleted: number;
+  /** Of checksumsCompleted: SCTP packets, whose checksum is a CRC32c. */
+  sctpChecksumsCompleted: number;
   vlanTagsRestored: number;
   /** Larger than the protocol's 1600 bytes (after VLAN restore / segmentation). */
   rxDropOversize: number;
@@ -35,6 +37,10 @@ export interface NativeChannelStats {
   /** Refused by the kernel (interface down, larger than its MTU, ...). */
   txDropError: number;
   txQueued: number;
+  /** Exceptions thrown by the JS batch callback (the hub, a receiver): caught in the addon, counted; reading goes on. */
+  callbackErrors: number;
+  /** String(exception) of the last one ('' if none). */
+  lastCallbackError: string;
   lastRxError: string;
   lastTxError: string;
   kernelIgnoresOwn: boolean;
@@ -65,6 +71,8 @@ export interface NativeLinkEvent {
 
 export interface NativeLinkMonitor {
   close(): void;
+  /** Exceptions thrown by onEvents: caught in the addon (never fatal), counted. */
+  stats(): { callbackErrors: number; lastCallbackError: string };
   /** Let the process exit even while the monitor is open. */
   unref(): void;
 }
@@ -88,6 +96,7 @@ export interface NativeRxFixupResult {
     gsoSuperFrames: number;
     gsoSegments: number;
     checksumsCompleted: number;
+    sctpChecksumsCompleted: number;
     vlanTagsRestored: number;
     dropOversize: number;
     dropRunt: number;

@@ -48,11 +48,11 @@ export type RawSocketPortStats = Omit<NativeChannelStats, 'lastRxError' | 'lastT
   lastError: string;
 };
 
-type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'kernelIgnoresOwn' | 'txQueued'>;
+type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCallbackError' | 'kernelIgnoresOwn' | 'txQueued'>;
 const COUNTER_KEYS = [
-  'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted',
+  'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
-  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',
+  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError', 'callbackErrors',
 ] as const satisfies readonly (keyof Counters)[];
 
 function zeroCounters(): Counters {
@@ -69,7 +69,17 @@ class LinkWatch {
 
   private constructor(native: NativeAddon) {
     this.#monitor = native.openLinkMonitor((events) => {
-      for (const l of [...this.#listeners]) l(events);
+      // One port's failing listener must not keep the others from hearing about their interfaces. The first
+      // exception is passed on after all of them ran: the addon catches and counts it (never fatal).
+      let failure: { error: unknown } | null = null;
+      for (const l of [...this.#listeners]) {
+        try {
+          l(events);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+      if (failure) throw failure.error;
     });
     this.#monitor.unref(); // open ports keep the process alive, not the monitor
   }
@@ -104,6 +114,8 @@ export class RawSocketPort extends EventEmitter implements Port {
   #rxDropNoReceiver = 0;
   #txDropNoDevice = 0;
   #lastError = '';
+  /** Of channels already closed. */
+  #lastCallbackError = '';
   readonly #onFrames = (frames: Buffer[]): void => {
     if (this.#receiver) this.#receiver(frames);
     else this.#rxDropNoReceiver += frames.length;
@@ -178,6 +190,7 @@ export class RawSocketPort extends EventEmitter implements Port {
       rxDropNoReceiver: this.#rxDropNoReceiver,
       txDropNoDevice: this.#txDropNoDevice,
       offloadsDisabled: this.#offloads?.turnedOff ?? [],
+      lastCallbackError: live?.lastCallbackError || this.#lastCallbackError,
       lastError: this.#lastError || live?.lastRxError || live?.lastTxError || '',
     };
   }
@@ -218,6 +231,7 @@ export class RawSocketPort extends EventEmitter implements Port {
     if (ch) {
       const s = ch.stats();
       for (const k of COUNTER_KEYS) this.#past[k] += s[k];
+      if (s.lastCallbackError) this.#lastCallbackError = s.lastCallbackError;
       ch.close();
       this.#channel = null;
     }

@@ -18,7 +18,7 @@ import { ProxyError } from './proxy/proxy-error.ts';
 import { describeProxy } from './proxy/proxy-options.ts';
 
 const MAX_FRAME = 1600;
-/** Local send queue bounds (the stock session's: 1024 blocks / 2.56 MB, §7.4). */
+/** Local send queue bounds (the stock session's: 1024 blocks / 2.56 MB, docs/protocol-notes.md §7.4). */
 const MAX_QUEUED_FRAMES = 1024;
 const MAX_QUEUED_BYTES = 2_560_000;
 const LONG_RETRY_MS = 60_000;
@@ -27,7 +27,7 @@ const LONG_RETRY_MS = 60_000;
  * A cascade link to a stock SoftEther VPN Server, seen from the rest of the program as one Port:
  * `write` sends frames to the server's hub, the receiver gets frames from it.
  *
- * Lifecycle (notes §9): log in, run the session until it ends, wait 10 s +-20 % (60 s after "hub busy"-type
+ * Lifecycle (docs/protocol-notes.md §9): log in, run the session until it ends, wait 10 s +-20 % (60 s after "hub busy"-type
  * errors), log in again — forever, also after authentication errors. Owns: the retry timer, the per-batch flush
  * (setImmediate) and the bounded local send queue; the Session owns its own ticker and connections.
  *
@@ -64,6 +64,8 @@ export class Cascade extends EventEmitter implements Port {
   #reconnectRequested = false;
   /** The fingerprint trusted now: from the options, recorded on first use, or accepted through trustServerCertificate. */
   #trustedSha256: string | null;
+  /** Exceptions thrown by this cascade's event listeners: caught (they must never stop the reconnect loop), counted. */
+  #listenerErrors = 0;
 
   constructor(options: CascadeOptions, name = 'cascade') {
     super();
@@ -89,7 +91,7 @@ export class Cascade extends EventEmitter implements Port {
     this.#trustedSha256 = fp;
     const known = this.#tls?.certSha256 === fp ? describeCertificate(this.#tls.certDer) : { subject: '', validTo: '' };
     this.#log(`server certificate SHA-256 ${fp} accepted`);
-    this.emit('certificate-trusted', { sha256: fp, reason: 'accepted', ...known } satisfies CertificateTrustedEvent);
+    this.#emitSafe('certificate-trusted', { sha256: fp, reason: 'accepted', ...known } satisfies CertificateTrustedEvent);
     if (this.#state === 'waiting' && this.#lastError?.kind?.startsWith('certificate')) this.#wakeRetry?.();
   }
 
@@ -114,6 +116,8 @@ export class Cascade extends EventEmitter implements Port {
         c.drops.queueFull++;
         continue;
       }
+      // No copy: the queue is flushed within this event-loop turn (setImmediate) and the encoder copies the frames
+      // into the record, so a view pins its receive arena only until then (see the Port contract, port.ts).
       this.#queue.push(f);
       this.#queuedBytes += f.length;
     }
@@ -213,6 +217,7 @@ export class Cascade extends EventEmitter implements Port {
       tls: this.#tls ? { version: this.#tls.version, cipher: this.#tls.cipher } : null,
       serverCertSha256: this.#tls?.certSha256 ?? null,
       certificateTrust: { mode: this.trustMode, trustedSha256: this.options.checkServerCert ? this.#trustedSha256 : null },
+      listenerErrors: this.#listenerErrors,
     };
   }
 
@@ -231,11 +236,26 @@ export class Cascade extends EventEmitter implements Port {
     if (state === 'online' && (!this.#session || this.#session.connectionCounts().total === 0)) state = 'connecting';
     const changed = state !== this.#state;
     this.#state = state;
-    if (changed) this.emit('state', this.status());
+    if (changed) this.#emitSafe('state', this.status());
   }
 
   #log(line: string): void {
-    this.emit('log', line);
+    this.#emitSafe('log', line);
+  }
+
+  /**
+   * Every event of the cascade goes out through here. Listeners run synchronously inside the engine (in the run
+   * loop, in socket callbacks); one that throws must not reject the run loop (the cascade would never reconnect)
+   * nor look like a protocol error of a TCP connection. It is counted (status().listenerErrors) and, unless it was
+   * a 'log' listener that failed, logged.
+   */
+  #emitSafe(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (e) {
+      this.#listenerErrors++;
+      if (event !== 'log') this.#log(`a '${event}' listener threw: ${(e as Error)?.message ?? String(e)}`);
+    }
   }
 
   #fail(e: unknown): void {
@@ -263,8 +283,9 @@ export class Cascade extends EventEmitter implements Port {
       const attemptStartedAt = Date.now();
       this.#setState('connecting');
       try {
-        const ended = await this.#connectOnce();
-        this.#attempts = 0; // a session was established (§9)
+        // #connectOnce resolves as soon as the session is up, with a promise of its end inside an object: an async
+        // function that returned the bare promise would be resolved BY it, i.e. only when the session ended.
+        const { ended } = await this.#connectOnce();
         const reason = await ended;
         if (!this.#stopped) this.#fail(reason);
       } catch (e) {
@@ -314,8 +335,8 @@ export class Cascade extends EventEmitter implements Port {
     return true;
   }
 
-  /** Logs in on a first connection; resolves with a promise of the session's end once it runs. */
-  async #connectOnce(): Promise<Promise<Error>> {
+  /** Logs in on a first connection; resolves, once the session runs, with a promise of the session's end. */
+  async #connectOnce(): Promise<{ ended: Promise<Error> }> {
     const o = this.options;
     const via = o.proxy.type === 'direct' ? '' : ` through ${describeProxy(o.proxy)}`;
     this.#log(`connecting to ${o.host}:${o.port}${via} hub ${o.hub} as ${o.username}`);
@@ -365,7 +386,7 @@ export class Cascade extends EventEmitter implements Port {
         // Trust on first use: the first certificate that got us logged in is the one from now on.
         this.#trustedSha256 = transport.facts.certSha256;
         this.#log(`server certificate SHA-256 ${transport.facts.certSha256} trusted on first use`);
-        this.emit('certificate-trusted', {
+        this.#emitSafe('certificate-trusted', {
           sha256: transport.facts.certSha256,
           reason: 'first-use',
           ...describeCertificate(transport.facts.certDer),
@@ -406,7 +427,7 @@ export class Cascade extends EventEmitter implements Port {
             if (!current || current.ended) return;
             const counts = current.connectionCounts();
             this.#setState(counts.total > 0 ? 'online' : 'connecting');
-            this.emit('connections', counts);
+            this.#emitSafe('connections', counts);
           },
           onOrphaned: (reason) => {
             this.#fail(new Error(`${reason}; resuming the session`));
@@ -419,15 +440,16 @@ export class Cascade extends EventEmitter implements Port {
         },
       });
       this.#session = session;
-      if (session.ended) return ended;
+      if (session.ended) return { ended };
       this.#sessions++;
+      this.#attempts = 0; // a session is established (docs/protocol-notes.md §9): before 'online' is announced
       this.#connectedSince = Date.now();
       this.#log(
         `online: session ${welcome.sessionName}, ${granted} connection(s) granted, timeout ${welcome.timeoutMs / 1000} s, ` +
           `${transport.facts.version} ${transport.facts.cipher}, server ${hello.serverStr} build ${hello.build}`,
       );
       this.#setState('online');
-      return ended;
+      return { ended };
     } catch (e) {
       transport.destroy();
       throw e;

@@ -6,7 +6,7 @@ import type { Hello, Welcome, LoginOptions, ClientIdentity } from '../protocol/l
 import type { Pack } from '../protocol/pack.ts';
 
 /**
- * The HTTP-style part of a connection (notes §2-§4, §8): signature POST -> hello, then login or
+ * The HTTP-style part of a connection (docs/protocol-notes.md §2-§4, §8): signature POST -> hello, then login or
  * additional_connect -> welcome/reply. After the last answer the stream is left PAUSED, so no tunnel byte that
  * arrives in the same read is lost; `rest` holds tunnel bytes that came in the same chunk as the answer.
  */

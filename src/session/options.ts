@@ -62,7 +62,7 @@ export const CASCADE_DEFAULTS = {
   handshakeTimeoutMs: 15_000,
 } as const;
 
-/** A stable 20-byte id per appliance+link: the server counts multi-logins by it (notes §4.3). */
+/** A stable 20-byte id per appliance+link: the server counts multi-logins by it (docs/protocol-notes.md §4.3). */
 export function defaultIdentity(seed: string): ClientIdentity {
   return {
     clientStr: DEFAULT_CLIENT_STR,

@@ -34,7 +34,7 @@ export const SESSION_TICK_MS = 250;
 const RESUME_PROBATION_MS = 5000;
 
 /**
- * A logged-in session: a pool of up to `granted` TCP connections that all carry frames (notes §7-§8).
+ * A logged-in session: a pool of up to `granted` TCP connections that all carry frames (docs/protocol-notes.md §7-§8).
  * It owns one timer (the ticker) and the connections; it ends (once, via onEnd) when the server says the session
  * is gone, when the server certificate changes, or when no connection is left. It never reconnects by itself:
  * that is the Cascade's job.
@@ -187,7 +187,7 @@ export class Session {
     this.#cb.onLog(`${this.lastConnectionEvent} (${this.#conns.length} left)`);
     if (this.#conns.length === 0) {
       // The server keeps a session whose connections are gone for T and lets additional_connect re-attach to it
-      // (notes §9, "Resuming"), so try that first, at once, like the stock client; a full login comes only if
+      // (docs/protocol-notes.md §9, "Resuming"), so try that first, at once, like the stock client; a full login comes only if
       // the server says the session is gone (13/14) or T passes.
       const now = Date.now();
       if (this.#resumedAt !== null && now - this.#resumedAt < RESUME_PROBATION_MS) {

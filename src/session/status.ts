@@ -58,6 +58,8 @@ export interface CascadeStatus {
   serverCertSha256: string | null;
   /** How the server certificate is checked and the fingerprint trusted now (null: none yet, or not checked). */
   certificateTrust: { mode: 'ca' | 'fingerprint' | 'first-use' | 'accept-any'; trustedSha256: string | null };
+  /** Exceptions thrown by the cascade's own event listeners ('state', 'log', ...): caught and counted. */
+  listenerErrors?: number;
 }
 
 export function emptyCounters(): CascadeCounters {

@@ -19,7 +19,7 @@ function caVerdict(s: tls.TLSSocket, host: string, cert: tls.PeerCertificate): {
  * Normal case: Node's native TLS directly on the TCP handle (fast path; nothing of ours in between).
  *
  * `detachable` case (use_encrypt=0): SoftEther drops TLS right after the welcome and both sides talk raw TCP on
- * the same socket (notes §7.6). Node cannot take a socket back from its TLS layer, so TLS runs over a small Duplex
+ * the same socket (docs/protocol-notes.md §7.6). Node cannot take a socket back from its TLS layer, so TLS runs over a small Duplex
  * (`TlsRecordGate`) that we feed whole TLS records one at a time. When the welcome has been read, `detach()` stops
  * feeding: whatever was not handed to TLS yet is the first raw tunnel bytes.
  */

@@ -3,7 +3,7 @@ import { TunnelDecoder, encodeFrames, encodeKeepAlive } from '../protocol/tunnel
 
 const GRACEFUL_CLOSE_MS = 2000;
 
-/** Half-duplex direction codes from the server (notes §7.5): 0 both, 1 server->client only, 2 client->server only. */
+/** Half-duplex direction codes from the server (docs/protocol-notes.md §7.5): 0 both, 1 server->client only, 2 client->server only. */
 export type Direction = 0 | 1 | 2;
 
 export interface TunnelConnectionEvents {
@@ -25,7 +25,7 @@ export interface TunnelConnectionOptions {
 }
 
 /**
- * One TCP connection of a session in tunnel mode (notes §7). It owns its socket and decoder but no timer:
+ * One TCP connection of a session in tunnel mode (docs/protocol-notes.md §7). It owns its socket and decoder but no timer:
  * the session's ticker calls `tick(now)` so a session of 32 connections still has a single timer.
  */
 export class TunnelConnection {

@@ -8,7 +8,7 @@
  * nsB's end has them off because the C server's local bridge cannot cope with them.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import { serverCapability, startServer } from '../harness/softether-server.ts';
 import type { SoftEtherServer } from '../harness/softether-server.ts';
@@ -50,6 +50,15 @@ export interface E2e {
   teardown(): Promise<void>;
 }
 
+/**
+ * A random /64 under fd00:5eb::/32, written as `ip` prints it (RFC 5952: no leading zeros, no zero group that "::"
+ * could swallow), so addresses made from it compare equal to the kernel's text of them.
+ */
+export function randomV6Prefix(): string {
+  const group = () => randomInt(1, 0x10000).toString(16);
+  return `fd00:5eb:${group()}:${group()}`;
+}
+
 /** Why the machine cannot run these tests, or undefined. Tests skip LOUDLY with this reason. */
 export function e2eMissing(): string | undefined {
   const s = serverCapability();
@@ -88,7 +97,7 @@ export async function buildE2e(): Promise<E2e> {
   };
   try {
     const plan = await pickLabSubnets();
-    const v6prefix = `fd00:5eb:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+    const v6prefix = randomV6Prefix();
     const a: HostAddrs = { v4: `${plan.lan}.10`, v6: `${v6prefix}::10` };
     const b: HostAddrs = { v4: `${plan.lan}.20`, v6: `${v6prefix}::20` };
 

@@ -38,12 +38,33 @@ export async function offloadFeatures(dev: string, ns?: string): Promise<Record<
   return features;
 }
 
+/**
+ * The canonical text of an IP address (RFC 5952 for IPv6: lower case, no leading zeros, longest zero run as "::"),
+ * which is how `ip` prints addresses. "fd00:5eb:0abc::20" and "fd00:5eb:abc::20" are the same address; as strings
+ * they are not (a random IPv6 prefix with a leading zero once made the neighbour-discovery check fail at random).
+ */
+export function canonicalIp(addr: string): string {
+  if (!addr.includes(':')) return addr;
+  return new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+}
+
+export interface NeighbourEntry {
+  dst: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+/** The resolved entry for addr among `ip -j neigh` entries (compared as addresses, not as strings). */
+export function resolvedNeighbour(entries: readonly NeighbourEntry[], addr: string): string | undefined {
+  const want = canonicalIp(addr);
+  return entries.find((e) => canonicalIp(e.dst) === want && e.lladdr && !e.state?.includes('FAILED') && !e.state?.includes('INCOMPLETE'))?.lladdr;
+}
+
 /** The MAC an IPv4/IPv6 neighbour entry holds, or undefined when there is no resolved entry. */
 export async function neighbourMac(ns: string, dev: string, addr: string): Promise<string | undefined> {
   const family = addr.includes(':') ? '-6' : '-4';
   const out = await sh(['ip', '-n', ns, family, '-j', 'neigh', 'show', 'dev', dev, 'to', addr]);
-  const entries = JSON.parse(out.stdout || '[]') as Array<{ dst: string; lladdr?: string; state?: string[] }>;
-  return entries.find((e) => e.dst === addr && e.lladdr && !e.state?.includes('FAILED') && !e.state?.includes('INCOMPLETE'))?.lladdr;
+  return resolvedNeighbour(JSON.parse(out.stdout || '[]') as NeighbourEntry[], addr);
 }
 
 /** The neighbour entry for addr, polled for up to `ms` (under load the entry may still be settling after a ping). */

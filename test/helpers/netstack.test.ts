@@ -326,7 +326,10 @@ function hasTcpdump(): boolean {
   }
 }
 
-(hasTcpdump() ? test : test.skip)('tcpdump decodes our frames and finds every checksum right (and a broken one wrong)', (t) => {
+// tcpdump is the independent decoder here; CI installs it (.ci/run). Without it this test is skipped LOUDLY.
+const tcpdumpAvailable = hasTcpdump();
+if (!tcpdumpAvailable) console.error('\n!!! SKIPPING the tcpdump cross-check in test/helpers/netstack.test.ts: tcpdump is not installed (apt-get install tcpdump) !!!\n');
+(tcpdumpAvailable ? test : test.skip)('tcpdump decodes our frames and finds every checksum right (and a broken one wrong)', (t) => {
   const mac = parseMac('02:11:22:33:44:55');
   const dhcp = buildDhcp({
     op: 1,

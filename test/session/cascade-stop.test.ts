@@ -64,7 +64,7 @@ test('write() while not online counts offline drops; "online" is never reported 
   const { cascade, port } = cascadeTo(t, server, { maxConnections: 2 }, false);
 
   // Sample on the state/connections events (their listeners run synchronously inside the engine) and on a 1 ms
-  // timer. (Sampling from 'log' listeners: see the failing test below.)
+  // timer. (Sampling from 'log' listeners: see the test below.)
   const violations: string[] = [];
   const seen = new Set<string>();
   const sample = (where: string) => {
@@ -120,11 +120,11 @@ test('write() while not online counts offline drops; "online" is never reported 
   t.deepEqual(violations.slice(0, 5), [], `${violations.length} samples said online with 0 connections`);
 });
 
-// BUG (reported): when the last TCP connection closes, Session.#closed logs ("connection N closed", then the
-// cascade's "error: all TCP connections lost ...") BEFORE it calls onChange, and Session.end() logs "session ...
-// ended" before the cascade leaves 'online'. A 'log' listener that reads status() (a web UI pushing status on each
-// log line would) therefore sees state 'online' with connections.total 0. Fix in Cascade.status(): report
-// 'connecting' while #state is 'online' but the session has no connection (or has ended).
+// When the last TCP connection closes, Session.#closed logs ("connection N closed", then the cascade's "error: all
+// TCP connections lost ...") before it calls onChange, and Session.end() logs "session ... ended" before the
+// cascade leaves 'online'. A 'log' listener that reads status() (a web UI pushing status on each log line) used to
+// see state 'online' with connections.total 0; Cascade.status() now reports 'connecting' while the session has no
+// connection. This guards that.
 test('status() read from a log listener never says online with 0 connections', async (t) => {
   const server = await fakeServer(t);
   const { cascade } = cascadeTo(t, server, { maxConnections: 2 });

@@ -1,0 +1,89 @@
+// A frame from a native port is a small view into a 16-64 KiB receive arena; one such view kept beyond its batch
+// keeps the whole arena alive. The Port contract (src/ports/port.ts) says: whoever keeps frames copies them with
+// keepFrame() (or accounts for it). Checked here on keepFrame itself and end to end: frames a MemoryPort records
+// behind the hub no longer pin the arenas the raw port received them in.
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { keepFrame } from '../../src/ports/port.ts';
+import { MemoryPort } from '../../src/ports/memory-port.ts';
+import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
+import { Hub } from '../../src/hub/index.ts';
+import { mac, udp4Frame } from './frames.ts';
+import { isRoot, NetLab, until } from './netlab.ts';
+
+if (!isRoot) console.error('\n!!! SKIPPING the native part of test/native/frame-retention.test.ts: needs root (namespaces, AF_PACKET) !!!\n');
+const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
+  isRoot ? test.serial(title, fn) : test.skip(title, fn);
+
+test('keepFrame copies a small view of a large buffer into a buffer of its own, and nothing else', (t) => {
+  const arena = new ArrayBuffer(64 * 1024);
+  new Uint8Array(arena).fill(7, 100, 160);
+  const view = Buffer.from(arena, 100, 60);
+  const kept = keepFrame(view);
+  t.not(kept, view);
+  t.deepEqual(kept, view);
+  t.is(kept.buffer.byteLength, 60, 'the copy pins nothing but itself');
+
+  const own = Buffer.alloc(1500);
+  t.is(keepFrame(own), own, 'a frame with its own buffer is kept as is');
+  const half = Buffer.from(new ArrayBuffer(3000), 0, 1500);
+  t.is(keepFrame(half), half, 'a view of at most twice its size is kept as is');
+});
+
+test('MemoryPort keeps views by reference only while what they pin stays under its limit, then copies', (t) => {
+  const port = new MemoryPort('rec', 4, 128 * 1024);
+  const arenas = [0, 1, 2, 3, 4, 5].map(() => new ArrayBuffer(64 * 1024));
+  const frames = arenas.map((a, i) => Buffer.from(a, i * 100, 60).fill(i + 1));
+  port.write(frames.slice(0, 3));
+  t.is(port.written[0], frames[0], 'by reference while under the limit');
+  t.is(port.written[1], frames[1]);
+  t.not(port.written[2]!.buffer, arenas[2], 'the third 64 KiB arena would exceed 128 KiB: copied');
+  t.deepEqual(port.written[2], frames[2]);
+  t.is(port.pinnedBytes, 128 * 1024);
+  // Bounded by maxKept: the oldest go, and with them what they pinned.
+  port.write(frames.slice(3, 6));
+  t.is(port.written.length, 4);
+  t.is(port.dropped, 2);
+  t.true(port.pinnedBytes <= 128 * 1024, `${port.pinnedBytes} bytes pinned`);
+  t.deepEqual(port.written, frames.slice(2, 6));
+  const own = Buffer.alloc(60);
+  port.write([own]);
+  t.is(port.written.at(-1), own, 'a frame that owns its buffer pins nothing and is never copied');
+});
+
+rootTest('frames from a raw port recorded behind the hub do not pin the receive arenas', async (t) => {
+  const lab = new NetLab();
+  t.teardown(() => lab.cleanup());
+  const ns = lab.addNamespace('n');
+  const outer = lab.name('o');
+  const inner = lab.name('i');
+  lab.addVeth(outer, ns, inner);
+  const peer = await lab.peer(ns, inner);
+  const raw = RawSocketPort.open(outer);
+  t.teardown(() => raw.close());
+  const PEER = mac('02:5e:b0:00:04:01');
+  const BCAST = Buffer.alloc(6, 0xff);
+  const frame = (n: number) => udp4Frame(PEER, BCAST, '198.18.12.1', '255.255.255.255', Buffer.from(`retained ${n}`));
+
+  // First, straight from the port: the addon delivers views into arenas (what makes the copy necessary).
+  const arenaSizes: number[] = [];
+  raw.setReceiver((frames) => {
+    for (const f of frames) arenaSizes.push(f.buffer.byteLength);
+  });
+  peer.send(frame(0));
+  await until(() => arenaSizes.length >= 1, 3000, 'a frame straight from the port');
+  t.true(arenaSizes.every((n) => n >= 16 * 1024), `views into arenas (${arenaSizes.join(', ')} bytes)`);
+
+  // Then behind the hub: the recorder keeps copies.
+  const hub = new Hub();
+  t.teardown(() => hub.close());
+  const recorder = new MemoryPort('recorder', 100, 0); // nothing may be pinned: every view is copied
+  hub.attach(raw);
+  hub.attach(recorder);
+  const sent = [1, 2, 3].map(frame);
+  for (const f of sent) peer.send(f);
+  await until(() => recorder.written.length >= 3, 3000, 'frames recorded');
+  for (const f of recorder.written) t.is(f.buffer.byteLength, f.length, 'a recorded frame owns exactly its bytes');
+  t.is(recorder.pinnedBytes, 0);
+  t.true(sent.every((s) => recorder.written.some((w) => w.equals(s))));
+});

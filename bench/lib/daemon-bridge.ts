@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { BenchError, type LongChild } from './child.ts';
+import { DashboardBrowser } from './dashboard-browser.ts';
+import { startDaemon } from './daemon-process.ts';
+import type { CascadeTarget, Mode } from './modes.ts';
+import { NetnsApi } from './netns-api.ts';
+import type { CustomBridge, Observed } from './scenario.ts';
+import { LOOP_TIMER_MS, StatusSampler, windowsInside } from './status-sampler.ts';
+
+/** The daemon's single virtual hub (like the stock VPN Bridge's). */
+const HUB = 'BRIDGE';
+const LINK = 'bench';
+
+export type DaemonVariant = 'daemon' | 'dashboard';
+
+export interface DaemonBridgeOptions {
+  variant: DaemonVariant;
+  netns: string;
+  /** the LAN veth the daemon bridges */
+  lan: string;
+  /** scratch directory for this run: data/runtime directories, Chromium's wrapper */
+  dir: string;
+  mode: Mode;
+  /** GetSystemStatus sampling period during the load */
+  samplePeriodMs: number;
+  nodeFlags?: string[];
+  cli?: string;
+  log: (line: string) => void;
+}
+
+/**
+ * `sebridge run` in the bridge namespace, configured through its admin API the way a user's script would
+ * (SetServerPassword, CreateLink, SetLinkOnline, AddLocalBridge); variant 'dashboard' also has a real browser
+ * signed in and showing the dashboard for the whole measurement. During each iperf3 run the daemon's
+ * GetSystemStatus is sampled for its event-loop delay p99 and RSS (in both variants, so the browser is the only
+ * difference between them).
+ */
+export function daemonBridge(o: DaemonBridgeOptions): CustomBridge {
+  const adminPassword = randomBytes(12).toString('hex');
+  let daemon: LongChild | undefined;
+  let api: NetnsApi | undefined;
+  let browser: DashboardBrowser | undefined;
+  let sampler: StatusSampler | undefined;
+  let certSha256 = '';
+  let port = 0;
+  const dataDir = join(o.dir, 'data');
+
+  return {
+    variant: o.variant,
+
+    async start(target: CascadeTarget): Promise<LongChild> {
+      const d = await startDaemon({ netns: o.netns, dir: o.dir, ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}), ...(o.cli ? { cli: o.cli } : {}) });
+      daemon = d.process;
+      certSha256 = d.certSha256;
+      port = d.port;
+      api = new NetnsApi(o.netns, d.port, d.certSha256);
+      await api.ok('SetServerPassword', { PlainTextPassword_str: adminPassword });
+      api.password = adminPassword;
+      await api.ok('CreateLink', {
+        HubName_Ex_str: HUB,
+        AccountName_utf: LINK,
+        Hostname_str: target.host,
+        Port_u32: target.port,
+        HubName_str: target.hub,
+        AuthType_u32: 1, // password; PlainPassword_str is hashed by the daemon
+        Username_str: target.user,
+        PlainPassword_str: target.password,
+        MaxConnection_u32: o.mode.connections,
+        UseEncrypt_bool: o.mode.encrypt,
+        // the same rule as `sebridge link` in this benchmark: QoS off only with a single connection
+        DisableQoS_bool: o.mode.connections === 1,
+      });
+      await api.ok('SetLinkOnline', { HubName_str: HUB, AccountName_utf: LINK });
+      await api.ok('AddLocalBridge', { DeviceName_str: o.lan, HubNameLB_str: HUB, TapMode_bool: false });
+      return daemon;
+    },
+
+    async afterConnect(): Promise<void> {
+      if (o.variant !== 'dashboard') return;
+      browser = await DashboardBrowser.open({
+        netns: o.netns, dir: o.dir, port, certFile: join(dataDir, 'web-cert.pem'), certSha256, password: adminPassword, link: LINK,
+      });
+      o.log(`${o.variant}: dashboard open in Chromium, cascade "${LINK}" shown online`);
+    },
+
+    observeLoad(): () => Promise<Observed> {
+      if (!api) throw new BenchError('observeLoad before start');
+      const from = performance.now();
+      const s = new StatusSampler(api, o.samplePeriodMs);
+      sampler = s;
+      s.start();
+      const ui = browser?.observe();
+      return async () => {
+        const to = performance.now();
+        const samples = await s.stop();
+        sampler = undefined;
+        for (const e of s.errors) o.log(`${o.variant}: GetSystemStatus: ${e}`);
+        const windows = windowsInside(samples, from, to);
+        const p99 = windows.length ? Math.max(...windows) : undefined;
+        const latencies = samples.map((x) => x.answered - x.sent).sort((a, b) => a - b);
+        const u = ui?.();
+        const shown = browser ? await browser.shownLoopP99().catch(() => '') : '';
+        o.log(
+          `${o.variant}: loop p99 in ${windows.length} whole window(s) under load: ${windows.map((w) => (w / 1000).toFixed(1)).join(', ') || '-'} ms` +
+            ` (idle reads ~${LOOP_TIMER_MS} ms); GetSystemStatus answered in ${latencies.length ? `${latencies[latencies.length >> 1]!.toFixed(0)}..${latencies[latencies.length - 1]!.toFixed(0)}` : '-'} ms` +
+            (u ? `; dashboard: ${Object.entries(u.calls).map(([m, n]) => `${m} ${n}`).join(', ')} in ${u.seconds.toFixed(0)} s, Chromium CPU ${u.cpuPct?.toFixed(0)} %${shown ? `, shows "${shown}"` : ''}` : ''),
+        );
+        const rss = samples.map((x) => x.rssBytes);
+        return {
+          loopP99Us: p99,
+          loopWindows: windows.length,
+          apiLatencyMaxMs: latencies.length ? latencies[latencies.length - 1] : undefined,
+          apiLatencyMedianMs: latencies.length ? latencies[latencies.length >> 1] : undefined,
+          daemonRssMaxBytes: rss.length ? Math.max(...rss) : undefined,
+          ...(u ? { browserCpuPct: u.cpuPct, dashboardCallsPerSec: u.seconds > 0 ? Object.values(u.calls).reduce((a, b) => a + b, 0) / u.seconds : undefined } : {}),
+        };
+      };
+    },
+
+    async stop(): Promise<void> {
+      const problems: string[] = [];
+      await sampler?.stop();
+      if (browser) await browser.close().catch((e) => problems.push(`closing Chromium: ${(e as Error).message}`));
+      await api?.close().catch((e) => problems.push(`API relay: ${(e as Error).message}`));
+      await daemon?.stop(15_000).catch((e) => problems.push(`sebridge run: ${(e as Error).message}`));
+      if (problems.length) throw new BenchError(problems.join('; '));
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { startDaemon } from './daemon-process.ts';
 import type { CascadeTarget, Mode } from './modes.ts';
 import { NetnsApi } from './netns-api.ts';
 import type { CustomBridge, Observed } from './scenario.ts';
-import { LOOP_TIMER_MS, StatusSampler, windowsInside } from './status-sampler.ts';
+import { LOOP_TIMER_MS, LOOP_WINDOW_MS, StatusSampler, windowsInside } from './status-sampler.ts';
 
 /** The daemon's single virtual hub (like the stock VPN Bridge's). */
 const HUB = 'BRIDGE';
@@ -73,15 +73,32 @@ export function daemonBridge(o: DaemonBridgeOptions): CustomBridge {
       });
       await api.ok('SetLinkOnline', { HubName_str: HUB, AccountName_utf: LINK });
       await api.ok('AddLocalBridge', { DeviceName_str: o.lan, HubNameLB_str: HUB, TapMode_bool: false });
+      // The daemon's very first system reading waits ~0.5 s for a CPU-load delta: take it now, not in a measurement.
+      await api.ok('GetSystemStatus');
       return daemon;
     },
 
-    async afterConnect(): Promise<void> {
-      if (o.variant !== 'dashboard') return;
-      browser = await DashboardBrowser.open({
-        netns: o.netns, dir: o.dir, port, certFile: join(dataDir, 'web-cert.pem'), certSha256, password: adminPassword, link: LINK,
-      });
-      o.log(`${o.variant}: dashboard open in Chromium, cascade "${LINK}" shown online`);
+    async afterConnect(): Promise<Observed | undefined> {
+      if (!api) throw new BenchError('afterConnect before start');
+      if (o.variant === 'dashboard') {
+        browser = await DashboardBrowser.open({
+          netns: o.netns, dir: o.dir, port, certFile: join(dataDir, 'web-cert.pem'), certSha256, password: adminPassword, link: LINK,
+        });
+        o.log(`${o.variant}: dashboard open in Chromium, cascade "${LINK}" shown online`);
+      }
+      // The idle reference: one whole window of the connected daemon without traffic (with the dashboard open in
+      // that variant), sampled the same way as under load.
+      const from = performance.now();
+      const s = new StatusSampler(api, o.samplePeriodMs);
+      sampler = s;
+      s.start();
+      const deadline = from + 2.5 * LOOP_WINDOW_MS;
+      while (windowsInside(s.samples, from, performance.now()).length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, o.samplePeriodMs));
+      const samples = await s.stop();
+      sampler = undefined;
+      const windows = windowsInside(samples, from, performance.now());
+      o.log(`${o.variant}: idle loop p99 ${windows.length ? `${(windows[0]! / 1000).toFixed(1)} ms` : 'not seen (no whole window)'}`);
+      return { idleLoopP99Us: windows[0] };
     },
 
     observeLoad(): () => Promise<Observed> {

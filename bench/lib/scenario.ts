@@ -66,7 +66,7 @@ export interface ScenarioOk {
   sebridgeFrames?: SebridgeFrameAccount;
   /** a custom launch (see CustomBridge): its name, and what it observed during each iperf3 run */
   variant?: string;
-  observed?: { forward: Observed; reverse: Observed };
+  observed?: { idle?: Observed; forward: Observed; reverse: Observed };
 }
 
 /** Extra numbers a CustomBridge records for one iperf3 run (undefined: not measurable this time). */
@@ -82,8 +82,8 @@ export interface CustomBridge {
   variant: string;
   /** starts the process measured for CPU and memory (a node process running bin/sebridge.js) */
   start(bridgeTarget: CascadeTarget): Promise<LongChild>;
-  /** once the session is up, before the measurements (e.g. open the dashboard) */
-  afterConnect?(): Promise<void>;
+  /** once the session is up, before the measurements (e.g. open the dashboard); may observe the idle state */
+  afterConnect?(): Promise<Observed | undefined>;
   /** called when an iperf3 run starts; the function it returns is called when the run has ended */
   observeLoad?(): () => Promise<Observed>;
   /** stops everything it started (its process included); called once, also after errors */
@@ -219,7 +219,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     if (kind === 'sebridge' && !isSebridge(bridge.pid)) throw new BenchError(`PID ${bridge.pid} is not the sebridge node process`);
     const idleRssMiB = (processMemory(bridge.pid)?.rss ?? Number.NaN) / MIB;
     ctx.log(`${tag}: ${connections} connection(s) after ${connectSeconds.toFixed(1)} s, RSS ${idleRssMiB.toFixed(1)} MiB`);
-    await custom?.afterConnect?.();
+    const obsIdle = await custom?.afterConnect?.();
     await waitReachable(names.nsA, addr.hosts.server, 30_000);
     const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
     ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})`);
@@ -244,7 +244,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       endRssAnonMiB: mem.rssAnon / MIB,
       ...(profileDir ? { cpuProfileDir: profileDir } : {}),
       ...(sebridgeFrames ? { sebridgeFrames } : {}),
-      ...(custom ? { variant: custom.variant, observed: { forward: obsForward ?? {}, reverse: obsReverse ?? {} } } : {}),
+      ...(custom ? { variant: custom.variant, observed: { ...(obsIdle ? { idle: obsIdle } : {}), forward: obsForward ?? {}, reverse: obsReverse ?? {} } } : {}),
     };
   } catch (e) {
     ctx.log(`${tag}: FAILED ${(e as Error).message}`);

@@ -39,6 +39,7 @@ export interface VariantMetric {
 const METRICS: Array<{ key: string; label: string; unit: string; ratio: boolean; get: Get }> = [
   { key: 'mbpsAB', label: 'throughput A->B', unit: 'Mbit/s', ratio: true, get: (r) => r.forward.mbps },
   { key: 'mbpsBA', label: 'throughput B->A (-R)', unit: 'Mbit/s', ratio: true, get: (r) => r.reverse.mbps },
+  { key: 'loopIdle', label: 'daemon loop p99, idle', unit: 'ms', ratio: false, get: (r) => { const v = r.observed?.idle?.['idleLoopP99Us']; return v === undefined ? undefined : v / 1000; } },
   { key: 'loopAB', label: 'daemon loop p99, A->B', unit: 'ms', ratio: false, get: obs('forward', 'loopP99Us', 1 / 1000) },
   { key: 'loopBA', label: 'daemon loop p99, B->A', unit: 'ms', ratio: false, get: obs('reverse', 'loopP99Us', 1 / 1000) },
   { key: 'loopExAB', label: `  minus the ${LOOP_TIMER_MS} ms timer, A->B`, unit: 'ms', ratio: false, get: (r) => { const v = r.observed?.forward['loopP99Us']; return v === undefined ? undefined : v / 1000 - LOOP_TIMER_MS; } },

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { E2E_TOOLS, missingTools, withBenchServer } from './lib/bench-server.ts';
 import { failWith, parseList, positiveInt } from './lib/cli-args.ts';
+import { formatProfile, profilesIn, summarizeProfile } from './lib/cpuprofile.ts';
 import { CHROMIUM } from './lib/dashboard-browser.ts';
 import { daemonBridge } from './lib/daemon-bridge.ts';
 import { MODES, type Mode } from './lib/modes.ts';
@@ -33,6 +34,8 @@ const USAGE = `usage: node_modules/.bin/node bench/daemon-vs-link.ts [options]  
   --ping-interval MS   between pings (default 10)
   --sample-ms MS       GetSystemStatus period during the load (default 1000)
   --sebridge-node-flags=FLAGS  extra node options for sebridge (link and daemon alike)
+  --profile DIR        run sebridge (link and daemon alike) under node --cpu-prof, write the profiles to DIR
+                       and print the top functions of each (the profile covers the process's whole life)
   --save FILE          also write every run's results as JSON to FILE
   --from LIST          no measurement: read runs saved with --save and print the tables over all of them
   --json               machine-readable output on stdout (progress goes to stderr either way)
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
         options: {
           variants: { type: 'string' }, modes: { type: 'string' }, repeat: { type: 'string' }, 'run-number': { type: 'string' },
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
-          'sample-ms': { type: 'string' }, 'sebridge-node-flags': { type: 'string' }, save: { type: 'string' }, from: { type: 'string' },
+          'sample-ms': { type: 'string' }, 'sebridge-node-flags': { type: 'string' }, profile: { type: 'string' }, save: { type: 'string' }, from: { type: 'string' },
           json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
     pings: positiveInt(fail, '--pings', values.pings, 200, 10_000),
     pingIntervalMs: positiveInt(fail, '--ping-interval', values['ping-interval'], 10, 10_000),
     sebridgeNodeFlags: (values['sebridge-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    ...(values.profile ? { cpuProfileDir: resolve(values.profile) } : {}),
   };
   for (const f of settings.sebridgeNodeFlags) if (!f.startsWith('--')) fail(`--sebridge-node-flags: "${f}" is not a node option`);
   const sampleMs = positiveInt(fail, '--sample-ms', values['sample-ms'], 1000, 10_000);
@@ -145,7 +149,7 @@ async function main(): Promise<void> {
           log(`${v}/${mode.id}#${run}: ${mode.label}`);
           const custom = v === 'link'
             ? undefined
-            : daemonBridge({ variant: v, netns: ctx.names.nsBridge, lan: ctx.names.bridgeLan, dir: join(ctx.names.dir, `${v}-${mode.id}-${run}`), mode, samplePeriodMs: sampleMs, nodeFlags: settings.sebridgeNodeFlags, log });
+            : daemonBridge({ variant: v, netns: ctx.names.nsBridge, lan: ctx.names.bridgeLan, dir: join(ctx.names.dir, `${v}-${mode.id}-${run}`), mode, samplePeriodMs: sampleMs, nodeFlags: settings.sebridgeNodeFlags, log, ...(settings.cpuProfileDir ? { cpuProfileDir: join(settings.cpuProfileDir, `${v}-${mode.id}-${run}`) } : {}) });
           results.push(await runScenario(ctx, 'sebridge', mode, run, custom));
         }
       }
@@ -159,6 +163,11 @@ async function main(): Promise<void> {
     loadavgBefore: loadBefore,
     loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
   };
+  const profiles: string[] = [];
+  for (const r of results) {
+    if (!r.ok || !r.cpuProfileDir) continue;
+    for (const f of profilesIn(r.cpuProfileDir)) profiles.push(`\n${r.variant ?? 'link'}/${r.mode}#${r.run}: ${formatProfile(summarizeProfile(f))}`);
+  }
   if (values.save !== undefined) writeFileSync(values.save, `${JSON.stringify({ settings, machine, results } satisfies Saved, null, 2)}\n`);
   const command = [NODE, ...shebangNodeFlags(DEFAULT_CLI), ...settings.sebridgeNodeFlags, DEFAULT_CLI];
   report(results, variants, [
@@ -166,6 +175,7 @@ async function main(): Promise<void> {
     `sebridge: ${command.join(' ')} link|run ...`,
     `machine: ${machine.cores} cores, kernel ${machine.kernel}, node ${machine.node}, load average before ${machine.loadavgBefore}, after ${machine.loadavgAfter}`,
   ], values.json ?? false, { settings, machine });
+  if (!values.json && profiles.length) process.stdout.write(`${profiles.join('\n')}\n`);
   if (results.some((r) => !r.ok)) process.exitCode = 1;
 }
 

@@ -26,6 +26,8 @@ export interface DaemonBridgeOptions {
   samplePeriodMs: number;
   nodeFlags?: string[];
   cli?: string;
+  /** run the daemon under node --cpu-prof, writing its profile into this directory when it stops */
+  cpuProfileDir?: string;
   log: (line: string) => void;
 }
 
@@ -46,11 +48,13 @@ export function daemonBridge(o: DaemonBridgeOptions): CustomBridge {
   let port = 0;
   const dataDir = join(o.dir, 'data');
 
+  const nodeFlags = [...(o.nodeFlags ?? []), ...(o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : [])];
   return {
     variant: o.variant,
+    ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
 
     async start(target: CascadeTarget): Promise<LongChild> {
-      const d = await startDaemon({ netns: o.netns, dir: o.dir, ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}), ...(o.cli ? { cli: o.cli } : {}) });
+      const d = await startDaemon({ netns: o.netns, dir: o.dir, nodeFlags, ...(o.cli ? { cli: o.cli } : {}) });
       daemon = d.process;
       certSha256 = d.certSha256;
       port = d.port;

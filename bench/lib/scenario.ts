@@ -80,6 +80,8 @@ export type Observed = Record<string, number | undefined>;
 export interface CustomBridge {
   /** names the variant in progress lines and results */
   variant: string;
+  /** where its process writes its V8 CPU profile, if it was started with --cpu-prof */
+  cpuProfileDir?: string;
   /** starts the process measured for CPU and memory (a node process running bin/sebridge.js) */
   start(bridgeTarget: CascadeTarget): Promise<LongChild>;
   /** once the session is up, before the measurements (e.g. open the dashboard); may observe the idle state */
@@ -201,7 +203,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
   const tag = `${custom?.variant ?? kind}/${mode.id}#${run}`;
   let bridge: LongChild | undefined;
   let stock: SoftEtherBridge | undefined;
-  const profileDir = kind === 'sebridge' && !custom && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
+  const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
     await buildBridgeSide(names, server.netns, addr);
     const started = Date.now();

@@ -32,7 +32,9 @@ const USAGE = `usage: node_modules/.bin/node bench/daemon-vs-link.ts [options]  
   --omit N             iperf3 warm-up seconds not counted (default 1)
   --pings N            pings for the idle latency figures (default 200)
   --ping-interval MS   between pings (default 10)
-  --sample-ms MS       GetSystemStatus period during the load (default 1000)
+  --sample-ms MS       read GetSystemStatus every MS during the load too (gives its answer times under load);
+                       default 0: one reading after each load only, so nothing but the dashboard (if open) calls
+                       the daemon while it carries traffic
   --sebridge-node-flags=FLAGS  extra node options for sebridge (link and daemon alike)
   --profile DIR        run sebridge (link and daemon alike) under node --cpu-prof, write the profiles to DIR
                        and print the top functions of each (the profile covers the process's whole life)
@@ -42,8 +44,8 @@ const USAGE = `usage: node_modules/.bin/node bench/daemon-vs-link.ts [options]  
 `;
 
 const CAVEATS = [
-  `Event-loop delay is the daemon's own GetSystemStatus.EventLoopDelayP99Us_u32: p99 of perf_hooks.monitorEventLoopDelay with a ${LOOP_TIMER_MS} ms timer over ${LOOP_WINDOW_MS / 1000} s windows. That histogram records the whole interval between timer runs, so an idle loop reads ~${LOOP_TIMER_MS} ms; the delay proper is the "minus the timer" row. Only windows that began and ended inside an iperf3 run count; the row shows the worst of them.`,
-  `GetSystemStatus is sampled once a second in both daemon variants alike (over one kept-alive HTTPS connection, like a monitoring script); "dashboard" adds a real headless Chromium (${CHROMIUM}) signed in on the dashboard, which polls EnumLinkEx every 2 s, EnumLocalBridgeEx/GetSystemStatus/GetHealth every 5 s and GetTrafficHistory every 10 s, and redraws every 1 s.`,
+  `Event-loop delay is the daemon's own GetSystemStatus.EventLoopDelayP99Us_u32: p99 of perf_hooks.monitorEventLoopDelay with a ${LOOP_TIMER_MS} ms timer over ${LOOP_WINDOW_MS / 1000} s windows. That histogram records the whole interval between timer runs, so an idle loop reads ~${LOOP_TIMER_MS} ms; the delay proper is the "minus the timer" row. Only a window that began and ended inside an iperf3 run counts (by default the one read right after it; --sample-ms: the worst of those seen). The idle row is a window of the connected daemon without traffic.`,
+  `"daemon": nothing calls the API during a load (one GetSystemStatus after it); "dashboard" adds a real headless Chromium (${CHROMIUM}) signed in on the dashboard, which polls EnumLinkEx every 2 s, EnumLocalBridgeEx/GetSystemStatus/GetHealth every 5 s and GetTrafficHistory every 10 s, and redraws every 1 s.`,
   `The browser runs on this machine, inside the bridge namespace (the daemon's web UI listens on its loopback), and competes for the same ${availableParallelism()} cores as vpnserver, sebridge and iperf3: on a real appliance it runs on the admin's PC. Its CPU is shown in its own row.`,
   `Offloads ${HOST_OFFLOADS_OFF.join('/')} are switched off at both hosts' veth ends; every variant runs in a freshly started process on a freshly created bridge side; the order of the variants alternates from run to run. Run-to-run noise on this shared machine is several %: read the per-run spread before reading a 5 % difference into the medians.`,
 ];
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
     ...(values.profile ? { cpuProfileDir: resolve(values.profile) } : {}),
   };
   for (const f of settings.sebridgeNodeFlags) if (!f.startsWith('--')) fail(`--sebridge-node-flags: "${f}" is not a node option`);
-  const sampleMs = positiveInt(fail, '--sample-ms', values['sample-ms'], 1000, 10_000);
+  const sampleMs = values['sample-ms'] === '0' ? 0 : positiveInt(fail, '--sample-ms', values['sample-ms'], 0, 10_000);
   const modeIds = parseList(fail, '--modes', values.modes, MODES.map((m) => m.id), ['tls8']);
   const modes: Mode[] = MODES.filter((m) => modeIds.includes(m.id));
   const repeat = positiveInt(fail, '--repeat', values.repeat, 3, 20);
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
   if (missing.length) fail(missing.join('\n'));
 
   const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  if (sampleMs === 0 && settings.seconds + settings.omit < (2 * LOOP_WINDOW_MS) / 1000) log(`WARNING: a load of ${settings.seconds + settings.omit} s holds no whole ${LOOP_WINDOW_MS / 1000} s window that a reading after it can vouch for: no event-loop figures under load (use --seconds ${2 * LOOP_WINDOW_MS / 1000} or more)`);
   const stale = staleBuildWarning();
   if (stale) log(`WARNING: ${stale}`);
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();

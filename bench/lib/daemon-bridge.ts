@@ -6,7 +6,7 @@ import { startDaemon } from './daemon-process.ts';
 import type { CascadeTarget, Mode } from './modes.ts';
 import { NetnsApi } from './netns-api.ts';
 import type { CustomBridge, Observed } from './scenario.ts';
-import { LOOP_TIMER_MS, LOOP_WINDOW_MS, StatusSampler, windowsInside } from './status-sampler.ts';
+import { LOOP_TIMER_MS, LOOP_WINDOW_MS, readStatus, StatusSampler, windowAtEnd, windowsInside } from './status-sampler.ts';
 
 /** The daemon's single virtual hub (like the stock VPN Bridge's). */
 const HUB = 'BRIDGE';
@@ -22,7 +22,7 @@ export interface DaemonBridgeOptions {
   /** scratch directory for this run: data/runtime directories, Chromium's wrapper */
   dir: string;
   mode: Mode;
-  /** GetSystemStatus sampling period during the load */
+  /** GetSystemStatus period during the load; 0: one reading at its end only (nobody calls the daemon meanwhile) */
   samplePeriodMs: number;
   nodeFlags?: string[];
   cli?: string;
@@ -47,6 +47,37 @@ export function daemonBridge(o: DaemonBridgeOptions): CustomBridge {
   let certSha256 = '';
   let port = 0;
   const dataDir = join(o.dir, 'data');
+
+  /**
+   * Ends an observation that began at `from`: with a sampler, the windows its readings show inside the span;
+   * without (the default: nothing calls the daemon during the load), one reading now.
+   */
+  async function finish(from: number, s: StatusSampler | undefined): Promise<{ windows: number[]; latencies: number[]; rssMax: number | undefined }> {
+    if (!api) throw new BenchError('no API');
+    if (s) {
+      const to = performance.now();
+      const samples = await s.stop();
+      sampler = undefined;
+      for (const e of s.errors) o.log(`${o.variant}: GetSystemStatus: ${e}`);
+      const rss = samples.map((x) => x.rssBytes);
+      return { windows: windowsInside(samples, from, to), latencies: samples.map((x) => x.answered - x.sent).sort((a, b) => a - b), rssMax: rss.length ? Math.max(...rss) : undefined };
+    }
+    const one = await readStatus(api);
+    const w = windowAtEnd(one, from);
+    return { windows: w === undefined ? [] : [w], latencies: [one.answered - one.sent], rssMax: one.rssBytes };
+  }
+
+  /** Waits until a whole window has passed, then finishes like a load observation. */
+  async function measureIdle(): Promise<{ windows: number[] }> {
+    if (!api) throw new BenchError('no API');
+    const from = performance.now();
+    const s = o.samplePeriodMs > 0 ? new StatusSampler(api, o.samplePeriodMs) : undefined;
+    sampler = s;
+    s?.start();
+    const until = from + 2 * LOOP_WINDOW_MS + 500;
+    while (performance.now() < until) await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(1, until - performance.now()))));
+    return finish(from, s);
+  }
 
   const nodeFlags = [...(o.nodeFlags ?? []), ...(o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : [])];
   return {
@@ -91,50 +122,42 @@ export function daemonBridge(o: DaemonBridgeOptions): CustomBridge {
         o.log(`${o.variant}: dashboard open in Chromium, cascade "${LINK}" shown online`);
       }
       // The idle reference: one whole window of the connected daemon without traffic (with the dashboard open in
-      // that variant), sampled the same way as under load.
-      const from = performance.now();
-      const s = new StatusSampler(api, o.samplePeriodMs);
-      sampler = s;
-      s.start();
-      const deadline = from + 2.5 * LOOP_WINDOW_MS;
-      while (windowsInside(s.samples, from, performance.now()).length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, o.samplePeriodMs));
-      const samples = await s.stop();
-      sampler = undefined;
-      const windows = windowsInside(samples, from, performance.now());
-      o.log(`${o.variant}: idle loop p99 ${windows.length ? `${(windows[0]! / 1000).toFixed(1)} ms` : 'not seen (no whole window)'}`);
-      return { idleLoopP99Us: windows[0] };
+      // that variant), read the same way as under load.
+      const idle = await measureIdle();
+      o.log(`${o.variant}: idle loop p99 ${idle.windows.length ? `${(idle.windows[0]! / 1000).toFixed(1)} ms` : 'not seen (no whole window)'}`);
+      return { idleLoopP99Us: idle.windows[0] };
     },
 
     observeLoad(): () => Promise<Observed> {
       if (!api) throw new BenchError('observeLoad before start');
       const from = performance.now();
-      const s = new StatusSampler(api, o.samplePeriodMs);
+      const s = o.samplePeriodMs > 0 ? new StatusSampler(api, o.samplePeriodMs) : undefined;
       sampler = s;
-      s.start();
+      s?.start();
       const ui = browser?.observe();
       return async () => {
-        const to = performance.now();
-        const samples = await s.stop();
-        sampler = undefined;
-        for (const e of s.errors) o.log(`${o.variant}: GetSystemStatus: ${e}`);
-        const windows = windowsInside(samples, from, to);
-        const p99 = windows.length ? Math.max(...windows) : undefined;
-        const latencies = samples.map((x) => x.answered - x.sent).sort((a, b) => a - b);
+        const m = await finish(from, s);
         const u = ui?.();
         const shown = browser ? await browser.shownLoopP99().catch(() => '') : '';
+        const uiLat = u?.latenciesMs ?? [];
         o.log(
-          `${o.variant}: loop p99 in ${windows.length} whole window(s) under load: ${windows.map((w) => (w / 1000).toFixed(1)).join(', ') || '-'} ms` +
-            ` (idle reads ~${LOOP_TIMER_MS} ms); GetSystemStatus answered in ${latencies.length ? `${latencies[latencies.length >> 1]!.toFixed(0)}..${latencies[latencies.length - 1]!.toFixed(0)}` : '-'} ms` +
-            (u ? `; dashboard: ${Object.entries(u.calls).map(([m, n]) => `${m} ${n}`).join(', ')} in ${u.seconds.toFixed(0)} s, Chromium CPU ${u.cpuPct?.toFixed(0)} %${shown ? `, shows "${shown}"` : ''}` : ''),
+          `${o.variant}: loop p99 in ${m.windows.length} whole window(s) under load: ${m.windows.map((w) => (w / 1000).toFixed(1)).join(', ') || '-'} ms (idle reads ~${LOOP_TIMER_MS} ms)` +
+            (m.latencies.length > 1 ? `; GetSystemStatus answered in ${m.latencies[m.latencies.length >> 1]!.toFixed(0)}..${m.latencies[m.latencies.length - 1]!.toFixed(0)} ms` : '') +
+            (u ? `; dashboard: ${Object.entries(u.calls).map(([k, n]) => `${k} ${n}`).join(', ')} in ${u.seconds.toFixed(0)} s, answered in ${uiLat.length ? `${uiLat[uiLat.length >> 1]!.toFixed(0)}..${uiLat[uiLat.length - 1]!.toFixed(0)}` : '-'} ms, Chromium CPU ${u.cpuPct?.toFixed(0)} %${shown ? `, shows "${shown}"` : ''}` : ''),
         );
-        const rss = samples.map((x) => x.rssBytes);
         return {
-          loopP99Us: p99,
-          loopWindows: windows.length,
-          apiLatencyMaxMs: latencies.length ? latencies[latencies.length - 1] : undefined,
-          apiLatencyMedianMs: latencies.length ? latencies[latencies.length >> 1] : undefined,
-          daemonRssMaxBytes: rss.length ? Math.max(...rss) : undefined,
-          ...(u ? { browserCpuPct: u.cpuPct, dashboardCallsPerSec: u.seconds > 0 ? Object.values(u.calls).reduce((a, b) => a + b, 0) / u.seconds : undefined } : {}),
+          loopP99Us: m.windows.length ? Math.max(...m.windows) : undefined,
+          loopWindows: m.windows.length,
+          ...(m.latencies.length > 1 ? { apiLatencyMaxMs: m.latencies[m.latencies.length - 1], apiLatencyMedianMs: m.latencies[m.latencies.length >> 1] } : {}),
+          daemonRssMaxBytes: m.rssMax,
+          ...(u
+            ? {
+                browserCpuPct: u.cpuPct,
+                dashboardCallsPerSec: u.seconds > 0 ? Object.values(u.calls).reduce((x, y) => x + y, 0) / u.seconds : undefined,
+                dashboardLatencyMedianMs: uiLat.length ? uiLat[uiLat.length >> 1] : undefined,
+                dashboardLatencyMaxMs: uiLat.length ? uiLat[uiLat.length - 1] : undefined,
+              }
+            : {}),
         };
       };
     },

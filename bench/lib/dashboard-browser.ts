@@ -59,6 +59,8 @@ function spkiHash(certFile: string, certSha256: string): string {
  */
 export class DashboardBrowser {
   readonly calls = new Map<string, number>();
+  /** answer times (ms) of the API calls finished while observe() runs; bounded */
+  #latencies: number[] | undefined;
   readonly #browser: Browser;
   readonly #page: Page;
   readonly #pid: number;
@@ -78,6 +80,11 @@ export class DashboardBrowser {
       // Bounded: the UI has a few dozen methods at most; anything beyond is lumped together.
       if (!this.calls.has(method) && this.calls.size >= 64) method = '(other)';
       this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+    });
+    page.on('requestfinished', (r) => {
+      if (!this.#latencies || r.method() !== 'POST' || !r.url().endsWith('/api/')) return;
+      const t = r.timing();
+      if (t.responseEnd > 0 && this.#latencies.length < 10_000) this.#latencies.push(t.responseEnd);
     });
   }
 
@@ -106,18 +113,24 @@ export class DashboardBrowser {
     }
   }
 
-  /** Starts counting: returns a function giving the API calls per method and Chromium's CPU % since then. */
-  observe(): () => { calls: Record<string, number>; cpuPct: number | undefined; seconds: number } {
+  /**
+   * Starts counting: returns a function giving the API calls per method, their answer times as the browser saw
+   * them (request sent to response complete, ms, sorted), and Chromium's CPU % since then.
+   */
+  observe(): () => { calls: Record<string, number>; latenciesMs: number[]; cpuPct: number | undefined; seconds: number } {
     const t0 = performance.now();
     const cpu0 = treeCpu(this.#pid);
     const calls0 = new Map(this.calls);
+    const latencies: number[] = [];
+    this.#latencies = latencies;
     return () => {
+      if (this.#latencies === latencies) this.#latencies = undefined;
       const seconds = (performance.now() - t0) / 1000;
       let used = 0;
       for (const [pid, s] of treeCpu(this.#pid)) used += s - (cpu0.get(pid) ?? 0);
       const calls: Record<string, number> = {};
       for (const [m, n] of this.calls) if (n - (calls0.get(m) ?? 0) > 0) calls[m] = n - (calls0.get(m) ?? 0);
-      return { calls, cpuPct: seconds > 0 ? (used / seconds) * 100 : undefined, seconds };
+      return { calls, latenciesMs: [...latencies].sort((a, b) => a - b), cpuPct: seconds > 0 ? (used / seconds) * 100 : undefined, seconds };
     };
   }
 

@@ -1,6 +1,6 @@
 // Run: npx ava --config bench/ava.config.js (the project's ava config only looks at test/).
 import test from 'ava';
-import { windowsInside, type StatusSample } from './status-sampler.ts';
+import { windowAtEnd, windowsInside, type StatusSample } from './status-sampler.ts';
 
 const s = (sent: number, p99Us: number): StatusSample => ({ sent, answered: sent + 20, p99Us, rssBytes: 1 });
 
@@ -22,4 +22,10 @@ test('no whole window in a load shorter than a window plus the sampling period',
 
 test('an unchanged value is the same window, not a new one', (t) => {
   t.deepEqual(windowsInside([s(0, 25_000), s(11_000, 25_000), s(12_000, 25_000)], -1, 99_000), []);
+});
+
+test('one reading after the load vouches for its window only when the load lasted two windows', (t) => {
+  t.is(windowAtEnd(s(21_000, 27_000), 0), 27_000);
+  t.is(windowAtEnd(s(20_000, 27_000), 0), 27_000);
+  t.is(windowAtEnd(s(19_999, 27_000), 0), undefined);
 });

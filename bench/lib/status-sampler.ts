@@ -7,8 +7,9 @@ import type { NetnsApi } from './netns-api.ts';
  * 10 s. Two consequences for reading it:
  *  - the histogram records the whole interval between timer runs, so an idle loop reads ~20 000 us: the delay
  *    proper is the excess over LOOP_TIMER_MS;
- *  - a value describes the last complete 10 s window, so only windows that began and ended inside the load count
- *    (windowsInside), and the load must last well over 10 s (20 s guarantees one whole window).
+ *  - a value describes the last complete 10 s window, so only windows that began and ended inside the load count:
+ *    either one reading at the end of a load of over 20 s (windowAtEnd: nothing calls the daemon during the load),
+ *    or readings every second during it (windowsInside: also gives the API's answer times under load).
  */
 export const LOOP_WINDOW_MS = 10_000;
 export const LOOP_TIMER_MS = 20;
@@ -43,12 +44,9 @@ export class StatusSampler {
   #tick(): void {
     if (this.#stopped) return;
     const sent = performance.now();
-    this.#inFlight = this.#api.ok('GetSystemStatus').then(
-      (r) => {
-        const p99Us = Number(r['EventLoopDelayP99Us_u32']);
-        const rssBytes = Number(r['ProcessRss_u64']);
-        if (Number.isFinite(p99Us) && Number.isFinite(rssBytes)) this.samples.push({ sent, answered: performance.now(), p99Us, rssBytes });
-        else if (this.errors.length < 10) this.errors.push(`GetSystemStatus without EventLoopDelayP99Us_u32/ProcessRss_u64: ${JSON.stringify(r).slice(0, 200)}`);
+    this.#inFlight = readStatus(this.#api).then(
+      (sample) => {
+        this.samples.push(sample);
       },
       (e: Error) => {
         if (this.errors.length < 10) this.errors.push(e.message.split('\n', 1)[0]!);
@@ -65,6 +63,25 @@ export class StatusSampler {
     await this.#inFlight;
     return this.samples;
   }
+}
+
+/**
+ * One reading taken at the end of a load (no control-plane call during it): the last complete window ended less
+ * than one window before the request was sent, so it began less than two windows before; it lies wholly inside
+ * the load when the load began at least 2 * LOOP_WINDOW_MS before the request. Undefined otherwise.
+ */
+export function windowAtEnd(sample: StatusSample, from: number): number | undefined {
+  return sample.sent - 2 * LOOP_WINDOW_MS >= from ? sample.p99Us : undefined;
+}
+
+/** One GetSystemStatus reading (throws with the daemon's error). */
+export async function readStatus(api: NetnsApi): Promise<StatusSample> {
+  const sent = performance.now();
+  const r = await api.ok('GetSystemStatus');
+  const p99Us = Number(r['EventLoopDelayP99Us_u32']);
+  const rssBytes = Number(r['ProcessRss_u64']);
+  if (!Number.isFinite(p99Us) || !Number.isFinite(rssBytes)) throw new Error(`GetSystemStatus without EventLoopDelayP99Us_u32/ProcessRss_u64: ${JSON.stringify(r).slice(0, 200)}`);
+  return { sent, answered: performance.now(), p99Us, rssBytes };
 }
 
 /**

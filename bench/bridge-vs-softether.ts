@@ -3,22 +3,17 @@
 // them. Not a test: run `node_modules/.bin/node bench/bridge-vs-softether.ts --help`. See bench/README.md.
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { startServer, serverCapability, type SoftEtherServer } from '../test/harness/softether-server.ts';
-import { protect } from '../test/harness/safety-net.ts';
-import { csvRecords } from '../test/harness/csv.ts';
-import { BenchError, type LongChild } from './lib/child.ts';
+import { E2E_TOOLS, missingTools, withBenchServer } from './lib/bench-server.ts';
+import { failWith, parseList, positiveInt } from './lib/cli-args.ts';
 import { formatProfile, profilesIn, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
-import { startIperfServer } from './lib/iperf.ts';
-import { BRIDGE_KINDS, MODES, type BridgeKind, type CascadeTarget, type Mode } from './lib/modes.ts';
-import { benchNames } from './lib/names.ts';
+import { BRIDGE_KINDS, MODES, type BridgeKind, type Mode } from './lib/modes.ts';
 import { formatFrameAccounts, formatTable, goalCheck, summarize } from './lib/report.ts';
-import { runScenario, type Context, type ScenarioResult, type Settings } from './lib/scenario.ts';
+import { runScenario, type ScenarioResult, type Settings } from './lib/scenario.ts';
 import { VPNBRIDGE } from './lib/softether-bridge.ts';
-import { buildServerSide, claimToken, HOST_OFFLOADS_OFF, pickAddresses, removeAll, sweepStaleRuns } from './lib/topology.ts';
+import { HOST_OFFLOADS_OFF } from './lib/topology.ts';
 import { DEFAULT_CLI, NODE, shebangNodeFlags, staleBuildWarning } from './lib/sebridge-process.ts';
 
 const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [options]   (as root)
@@ -43,49 +38,16 @@ const CAVEATS = [
   'Every bridge/mode runs in a freshly started bridge process on a freshly created LAN veth; peak RSS is that process\'s VmHWM; CPU % is utime+stime of all its threads over the iperf3 run (100 % = one core).',
 ];
 
-function fail(msg: string): never {
-  process.stderr.write(`bridge-vs-softether: ${msg}\n`);
-  process.exit(2);
-}
-
-function parseList<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T[] {
-  if (value === undefined) return [...allowed];
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const i of items) if (!allowed.includes(i as T)) fail(`${flag}: "${i}" is not one of ${allowed.join(', ')}`);
-  if (items.length === 0) fail(`${flag}: empty list`);
-  return items as T[];
-}
-
-function positiveInt(flag: string, value: string | undefined, def: number, max: number): number {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) fail(`${flag}: must be a whole number from 1 to ${max}`);
-  return n;
-}
+const fail = failWith('bridge-vs-softether');
 
 function checkMachine(): void {
-  const cap = serverCapability();
-  if (!cap.ok) fail(`cannot run the SoftEther server here: ${cap.reason}`);
+  const missing = missingTools(E2E_TOOLS);
   try {
     accessSync(VPNBRIDGE, constants.X_OK);
   } catch {
-    fail(`${VPNBRIDGE} missing: apt-get install softether-vpnbridge`);
+    missing.push(`${VPNBRIDGE} missing: apt-get install softether-vpnbridge`);
   }
-  for (const [tool, pkg] of [['iperf3', 'iperf3'], ['ping', 'iputils-ping'], ['ethtool', 'ethtool'], ['getconf', 'libc-bin']] as const) {
-    const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
-    if (r.status !== 0) fail(`${tool} missing: apt-get install ${pkg}`);
-  }
-}
-
-async function waitLocalBridge(server: SoftEtherServer, device: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const rows = csvRecords(await server.vpncmdCsv('BridgeList'));
-    const row = rows.find((r) => Object.values(r).includes(device));
-    if (row && Object.values(row).some((v) => /Operating/i.test(v))) return;
-    if (Date.now() > deadline) throw new BenchError(`server's local bridge on ${device} not operating`, JSON.stringify(rows));
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  if (missing.length) fail(missing.join('\n'));
 }
 
 async function main(): Promise<void> {
@@ -108,50 +70,29 @@ async function main(): Promise<void> {
     return;
   }
   const settings: Settings = {
-    seconds: positiveInt('--seconds', values.seconds, 10, 600),
-    omit: values.omit === '0' ? 0 : positiveInt('--omit', values.omit, 1, 60),
-    pings: positiveInt('--pings', values.pings, 200, 10_000),
-    pingIntervalMs: positiveInt('--ping-interval', values['ping-interval'], 10, 10_000),
+    seconds: positiveInt(fail, '--seconds', values.seconds, 10, 600),
+    omit: values.omit === '0' ? 0 : positiveInt(fail, '--omit', values.omit, 1, 60),
+    pings: positiveInt(fail, '--pings', values.pings, 200, 10_000),
+    pingIntervalMs: positiveInt(fail, '--ping-interval', values['ping-interval'], 10, 10_000),
     ...(values.profile ? { cpuProfileDir: values.profile } : {}),
     sebridgeNodeFlags: (values['sebridge-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     ...(values['sebridge-cli'] ? { sebridgeCli: resolve(values['sebridge-cli']) } : {}),
   };
   if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);
   for (const f of settings.sebridgeNodeFlags) if (!f.startsWith('--')) fail(`--sebridge-node-flags: "${f}" is not a node option`);
-  const modeIds = parseList('--modes', values.modes, MODES.map((m) => m.id));
+  const modeIds = parseList(fail, '--modes', values.modes, MODES.map((m) => m.id));
   const modes: Mode[] = MODES.filter((m) => modeIds.includes(m.id));
-  const bridges = parseList<BridgeKind>('--bridges', values.bridges, BRIDGE_KINDS);
-  const repeat = positiveInt('--repeat', values.repeat, 1, 20);
+  const bridges = parseList<BridgeKind>(fail, '--bridges', values.bridges, BRIDGE_KINDS);
+  const repeat = positiveInt(fail, '--repeat', values.repeat, 1, 20);
   if (process.getuid?.() !== 0) fail('needs root (network and mount namespaces)');
   checkMachine();
 
   const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  for (const s of sweepStaleRuns()) log(`removed leftovers of a dead run: ${s}`);
   const stale = bridges.includes('sebridge') && !settings.sebridgeCli ? staleBuildWarning() : undefined;
   if (stale) log(`WARNING: ${stale}`);
-  const names = benchNames();
-  claimToken(names);
-  let server: SoftEtherServer | undefined;
-  let iperfServer: LongChild | undefined;
-  const unprotect = protect(() => {
-    iperfServer?.killNow();
-    removeAll(names, server?.netns);
-  });
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   const results: ScenarioResult[] = [];
-  try {
-    log(`run ${names.token}: starting vpnserver`);
-    server = await startServer();
-    const target: CascadeTarget = { host: '', port: server.port, hub: 'BENCH', user: 'bench', password: randomBytes(12).toString('hex') };
-    await server.createHub(target.hub);
-    await server.createPasswordUser(target.hub, target.user, target.password);
-    const addr = await pickAddresses(server.host);
-    await buildServerSide(names, server.netns, addr);
-    await server.vpncmd('BridgeCreate', [target.hub, `/DEVICE:${names.serverLan}`, '/TAP:no']);
-    await waitLocalBridge(server, names.serverLan);
-    iperfServer = await startIperfServer(names.nsB, addr.hosts.server);
-    log(`hosts ${addr.hosts.client} (A, behind the bridge) and ${addr.hosts.server} (B, behind the server); uplink ${addr.uplink.client} -> ${addr.uplink.server}:${server.port}`);
-    const ctx: Context = { server, names, addr, target, settings, log };
+  await withBenchServer(settings, log, async (ctx) => {
     for (let run = 1; run <= repeat; run++) {
       for (const mode of modes) {
         // Alternate who goes first, so a drift in machine load does not always favour the same bridge.
@@ -162,13 +103,7 @@ async function main(): Promise<void> {
         }
       }
     }
-  } finally {
-    await iperfServer?.stop(3000).catch(() => iperfServer?.killNow());
-    const problems = removeAll(names, server?.netns);
-    for (const p of problems) log(`teardown: ${p}`);
-    await server?.stop().catch((e) => log(`stopping vpnserver: ${(e as Error).message}`));
-    unprotect();
-  }
+  });
 
   const summaries = summarize(modes, results);
   const profiles: ProfileSummary[] = [];

@@ -64,6 +64,32 @@ export interface ScenarioOk {
   cpuProfileDir?: string;
   /** sebridge only: its own frame counters (final status line) against its LAN veth's, over its whole run */
   sebridgeFrames?: SebridgeFrameAccount;
+  /** a custom launch (see CustomBridge): its name, and what it observed during each iperf3 run */
+  variant?: string;
+  observed?: { idle?: Observed; forward: Observed; reverse: Observed };
+}
+
+/** Extra numbers a CustomBridge records for one iperf3 run (undefined: not measurable this time). */
+export type Observed = Record<string, number | undefined>;
+
+/**
+ * A way of starting sebridge other than `sebridge link` (daemon-vs-link.ts: the daemon configured through its
+ * API, with or without a browser on its dashboard). The scenario around it stays the same: fresh bridge side,
+ * wait for the session, ping, iperf3 both ways, memory, teardown.
+ */
+export interface CustomBridge {
+  /** names the variant in progress lines and results */
+  variant: string;
+  /** where its process writes its V8 CPU profile, if it was started with --cpu-prof */
+  cpuProfileDir?: string;
+  /** starts the process measured for CPU and memory (a node process running bin/sebridge.js) */
+  start(bridgeTarget: CascadeTarget): Promise<LongChild>;
+  /** once the session is up, before the measurements (e.g. open the dashboard); may observe the idle state */
+  afterConnect?(): Promise<Observed | undefined>;
+  /** called when an iperf3 run starts; the function it returns is called when the run has ended */
+  observeLoad?(): () => Promise<Observed>;
+  /** stops everything it started (its process included); called once, also after errors */
+  stop(): Promise<void>;
 }
 
 export interface SebridgeFrameAccount {
@@ -90,6 +116,7 @@ export interface ScenarioFailed {
   mode: string;
   run: number;
   error: string;
+  variant?: string;
 }
 
 export type ScenarioResult = ScenarioOk | ScenarioFailed;
@@ -137,13 +164,15 @@ async function waitNoSession(ctx: Context, timeoutMs: number): Promise<void> {
   }
 }
 
-async function direction(ctx: Context, bridgePid: number, reverse: boolean): Promise<DirectionResult> {
+async function direction(ctx: Context, bridgePid: number, reverse: boolean, observe?: () => () => Promise<Observed>): Promise<DirectionResult & { observed?: Observed }> {
   const { names, addr, settings } = ctx;
   const a0 = await linkCounters(names.nsA, names.hostA);
   const b0 = await linkCounters(names.nsB, names.hostB);
   const win = new CpuWindow({ bridge: bridgePid, server: ctx.server.pid });
+  const observed = observe?.();
   const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
   const cpu = win.end();
+  const extra = observed ? await observed() : undefined;
   const a1 = await linkCounters(names.nsA, names.hostA);
   const b1 = await linkCounters(names.nsB, names.hostB);
   // Data one way, ACKs the other: count both directions' losses.
@@ -160,21 +189,28 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean): Pro
     machineBusyPct: cpu.machineBusyPct,
     framesLost: loss?.lost,
     lossPct: loss && loss.sent > 0 ? (loss.lost / loss.sent) * 100 : undefined,
+    ...(extra ? { observed: extra } : {}),
   };
 }
 
-/** One bridge in one mode on a fresh bridge side: start, wait for the session, measure, stop, tear down. */
-export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, run: number): Promise<ScenarioResult> {
+/**
+ * One bridge in one mode on a fresh bridge side: start, wait for the session, measure, stop, tear down.
+ * `custom` replaces how sebridge is started (kind must be 'sebridge').
+ */
+export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, run: number, custom?: CustomBridge): Promise<ScenarioResult> {
   const { names, addr, target, settings, server } = ctx;
-  const tag = `${kind}/${mode.id}#${run}`;
+  if (custom && kind !== 'sebridge') throw new BenchError('a custom bridge is always sebridge');
+  const tag = `${custom?.variant ?? kind}/${mode.id}#${run}`;
   let bridge: LongChild | undefined;
   let stock: SoftEtherBridge | undefined;
-  const profileDir = kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
+  const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
     await buildBridgeSide(names, server.netns, addr);
     const started = Date.now();
     const bridgeTarget = { ...target, host: addr.uplink.server };
-    if (kind === 'sebridge') {
+    if (custom) {
+      bridge = await custom.start(bridgeTarget);
+    } else if (kind === 'sebridge') {
       bridge = startSebridge({ netns: names.nsBridge, lan: names.bridgeLan, target: bridgeTarget, mode, nodeFlags: settings.sebridgeNodeFlags, ...(settings.sebridgeCli ? { cli: settings.sebridgeCli } : {}), ...(profileDir ? { cpuProfileDir: profileDir } : {}) });
     } else {
       stock = await startSoftEtherBridge({ netns: names.nsBridge, lan: names.bridgeLan, dir: join(names.dir, `vpnbridge-${mode.id}-${run}`), target: bridgeTarget, mode });
@@ -185,17 +221,19 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     if (kind === 'sebridge' && !isSebridge(bridge.pid)) throw new BenchError(`PID ${bridge.pid} is not the sebridge node process`);
     const idleRssMiB = (processMemory(bridge.pid)?.rss ?? Number.NaN) / MIB;
     ctx.log(`${tag}: ${connections} connection(s) after ${connectSeconds.toFixed(1)} s, RSS ${idleRssMiB.toFixed(1)} MiB`);
+    const obsIdle = await custom?.afterConnect?.();
     await waitReachable(names.nsA, addr.hosts.server, 30_000);
     const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
     ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})`);
-    const forward = await direction(ctx, bridge.pid, false);
+    const observe = custom?.observeLoad?.bind(custom);
+    const { observed: obsForward, ...forward } = await direction(ctx, bridge.pid, false, observe);
     ctx.log(`${tag}: A->B ${forward.mbps.toFixed(0)} Mbit/s, bridge CPU ${forward.bridgeCpuPct?.toFixed(0)} %`);
-    const reverse = await direction(ctx, bridge.pid, true);
+    const { observed: obsReverse, ...reverse } = await direction(ctx, bridge.pid, true, observe);
     ctx.log(`${tag}: B->A ${reverse.mbps.toFixed(0)} Mbit/s, bridge CPU ${reverse.bridgeCpuPct?.toFixed(0)} %`);
     const mem = processMemory(bridge.pid);
     if (!mem || !bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} during the measurement`, bridge.tail());
     let sebridgeFrames: SebridgeFrameAccount | undefined;
-    if (kind === 'sebridge') {
+    if (kind === 'sebridge' && !custom) {
       await bridge.stop(15_000);
       const own = parseFinalCounters(bridge.log.text());
       const lan = await linkCounters(names.nsBridge, names.bridgeLan);
@@ -208,11 +246,13 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       endRssAnonMiB: mem.rssAnon / MIB,
       ...(profileDir ? { cpuProfileDir: profileDir } : {}),
       ...(sebridgeFrames ? { sebridgeFrames } : {}),
+      ...(custom ? { variant: custom.variant, observed: { ...(obsIdle ? { idle: obsIdle } : {}), forward: obsForward ?? {}, reverse: obsReverse ?? {} } } : {}),
     };
   } catch (e) {
     ctx.log(`${tag}: FAILED ${(e as Error).message}`);
-    return { ok: false, bridge: kind, mode: mode.id, run, error: (e as Error).message };
+    return { ok: false, bridge: kind, mode: mode.id, run, error: (e as Error).message, ...(custom ? { variant: custom.variant } : {}) };
   } finally {
+    if (custom) await custom.stop().catch((e) => ctx.log(`${tag}: stopping ${custom.variant}: ${(e as Error).message}`));
     if (stock) await stopSoftEtherBridge(stock).catch((e) => ctx.log(`${tag}: stopping vpnbridge: ${(e as Error).message}`));
     else if (bridge) await bridge.stop(15_000).catch((e) => ctx.log(`${tag}: stopping sebridge: ${(e as Error).message}`));
     const problems = removeBridgeSide(names, server.netns);

@@ -208,8 +208,9 @@ async function buildOne(arch: Arch, builderNode: string, main: string, webDir: s
     output,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    // V8's code cache is made by the building Node, so only for the builder's own architecture.
-    useCodeCache: arch === hostArch(),
+    // No V8 code cache: it would be made by the building Node, so only for the host's architecture, and it made
+    // no measurable difference to the start-up (x64: 0.58 s to "web UI answers" without, 0.32-0.60 s with).
+    useCodeCache: false,
     // What bin/sebridge.js passes: a small young generation keeps the resident set small.
     execArgv: ['--max-semi-space-size=1'],
     // An appliance's behaviour must not depend on NODE_OPTIONS in its environment.

@@ -5,7 +5,7 @@ import type { CascadeOptions } from '../session/options.ts';
 import { RawSocketPort } from '../ports/raw-socket-port.ts';
 import { TapPort } from '../ports/tap-port.ts';
 import { loadNative } from '../ports/native.ts';
-import type { FrameReceiver } from '../ports/port.ts';
+import type { FrameReceiver, Port } from '../ports/port.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { CascadeHandle, LocalBridgePort, LocalBridgeStatus, SystemLayer } from './system-layer.ts';
 
@@ -96,40 +96,48 @@ export class LinuxSystem implements SystemLayer {
   }
 }
 
-class RawBridge implements LocalBridgePort {
-  readonly #port: RawSocketPort;
-  readonly #onClose: () => void;
+/** What both local-port kinds share: they pass frames straight through to the port they wrap. */
+abstract class WrappedPort<P extends Port> {
+  protected readonly port: P;
 
-  constructor(port: RawSocketPort, onClose: () => void) {
-    this.#port = port;
-    this.#onClose = onClose;
+  constructor(port: P) {
+    this.port = port;
   }
 
   get name(): string {
-    return this.#port.name;
+    return this.port.name;
   }
 
   get ifname(): string {
-    return this.#port.name;
+    return this.port.name;
   }
 
   write(frames: readonly Buffer[]): void {
-    this.#port.write(frames);
+    this.port.write(frames);
   }
 
   setReceiver(receiver: FrameReceiver | null): void {
-    this.#port.setReceiver(receiver);
+    this.port.setReceiver(receiver);
+  }
+}
+
+class RawBridge extends WrappedPort<RawSocketPort> implements LocalBridgePort {
+  readonly #onClose: () => void;
+
+  constructor(port: RawSocketPort, onClose: () => void) {
+    super(port);
+    this.#onClose = onClose;
   }
 
   onLinkChange(listener: () => void): void {
-    this.#port.on('link', listener);
+    this.port.on('link', listener);
   }
 
   status(): LocalBridgeStatus {
-    const s = this.#port.stats();
+    const s = this.port.stats();
     let mac: string | null = null;
     try {
-      mac = macString(loadNative().ifInfo(this.#port.name)?.mac);
+      mac = macString(loadNative().ifInfo(this.port.name)?.mac);
     } catch {
       mac = null;
     }
@@ -147,44 +155,22 @@ class RawBridge implements LocalBridgePort {
   }
 
   close(): void {
-    this.#port.close(); // restores offloads; the kernel drops the promiscuous membership with the socket
+    this.port.close(); // restores offloads; the kernel drops the promiscuous membership with the socket
     this.#onClose();
   }
 }
 
-class TapBridge implements LocalBridgePort {
-  readonly #tap: TapPort;
-
-  constructor(tap: TapPort) {
-    this.#tap = tap;
-  }
-
-  get name(): string {
-    return this.#tap.name;
-  }
-
-  get ifname(): string {
-    return this.#tap.name;
-  }
-
-  write(frames: readonly Buffer[]): void {
-    this.#tap.write(frames);
-  }
-
-  setReceiver(receiver: FrameReceiver | null): void {
-    this.#tap.setReceiver(receiver);
-  }
-
+class TapBridge extends WrappedPort<TapPort> implements LocalBridgePort {
   onLinkChange(): void {
     // A TAP device we created is present and up while we hold it.
   }
 
   status(): LocalBridgeStatus {
-    const s = this.#tap.stats();
+    const s = this.port.stats();
     return {
       present: true,
       up: true,
-      mac: macString(this.#tap.mac),
+      mac: macString(this.port.mac),
       framesIn: s.rxFrames,
       framesOut: s.txFrames,
       bytesIn: s.rxBytes,
@@ -195,6 +181,6 @@ class TapBridge implements LocalBridgePort {
   }
 
   close(): void {
-    this.#tap.close();
+    this.port.close();
   }
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hashPassword, securePassword } from '../../src/protocol/password.ts';
-import { sha0 } from '../../src/protocol/sha0.ts';
+import { sha0 } from '../../src/protocol/password.ts';
 
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/vectors.json', import.meta.url), 'utf8'));
 

@@ -80,7 +80,7 @@ export function linkForm(opts: LinkFormOptions = {}): LinkForm {
       h('summary', null, 'Advanced options'),
       fieldset(
         'Connections',
-        input({ label: 'TCP connections', name: 'MaxConnection_u32', type: 'number', min: 1, max: 32, value: String(ex?.MaxConnection_u32 ?? 1), help: '1 to 32. More parallel connections can raise throughput on long links.' }),
+        input({ label: 'TCP connections', name: 'MaxConnection_u32', type: 'number', min: 1, max: 32, value: String(ex?.MaxConnection_u32 ?? 8), help: '1 to 32 (the stock cascade uses 8). More parallel connections can raise throughput on long links.' }),
         input({ label: 'Interval between additional connections (s)', name: 'AdditionalConnectionInterval_u32', type: 'number', min: 1, max: 3600, value: String(ex?.AdditionalConnectionInterval_u32 ?? 1) }),
         input({ label: 'Connection lifetime (s)', name: 'ConnectionDisconnectSpan_u32', type: 'number', min: 0, max: 86400, value: String(ex?.ConnectionDisconnectSpan_u32 ?? 0), help: '0 keeps connections open indefinitely.' }),
         checkbox('Half-duplex (separate upload and download connections)', 'HalfConnection_bool', ex?.HalfConnection_bool ?? false, 'Needs at least 2 connections.'),

@@ -5,11 +5,13 @@
  * the administrator changes something (flash wear). Limits and rules for every field: `schema.ts`.
  */
 
+import type { ProxyOptions, ProxyType } from '../../session/proxy/proxy-options.ts';
+
 export const CONFIG_VERSION = 1;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type CascadeAuthType = 'anonymous' | 'password' | 'plain' | 'cert';
-export type ProxyType = 'direct' | 'http' | 'socks4' | 'socks5';
+export type { ProxyType } from '../../session/proxy/proxy-options.ts';
 
 export interface AppConfig {
   version: 1;
@@ -80,17 +82,12 @@ export interface CascadeConfig {
   proxy: ProxyConfig;
 }
 
-export interface ProxyConfig {
-  type: ProxyType;
-  host: string;
-  /** 0..65535 (0 only meaningful with 'direct'). */
-  port: number;
-  username: string;
-  /** Secret. */
-  password: string | null;
-  /** <= 4 KiB, lines "Name: value" (sent to an HTTP proxy). */
-  customHttpHeader: string;
-}
+/**
+ * How a cascade's TCP connections reach the server: the engine's own options (src/session/proxy), stored as they
+ * are. `port` 0..65535 (0 only with 'direct'); `password` is a secret; `customHttpHeader` <= 4 KiB of
+ * "Name: value" lines (sent to an HTTP proxy).
+ */
+export type ProxyConfig = ProxyOptions;
 
 export interface BridgeConfig {
   /** Linux interface name: 1..15 bytes, no '/', ':' or whitespace, not '.' or '..'. */

@@ -6,7 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { hashPassword as daemonHash } from '../../../src/protocol/password.ts';
-import { sha0 as daemonSha0 } from '../../../src/protocol/sha0.ts';
+import { sha0 as daemonSha0 } from '../../../src/protocol/password.ts';
 import { hashPassword, sha0 } from '../../../web/src/sha0.ts';
 import { fromBase64, pemOrDer, toBase64, toHex } from '../../../web/src/bytes.ts';
 

@@ -14,6 +14,9 @@ export const RUN_USAGE = `usage:
                         (default 0.0.0.0:443; [::]:443 for IPv6; port 0 picks a free port and prints it)
 `;
 
+/** Set by the single executable (src/sea/main.ts), which carries the UI and its version inside itself. */
+export const embedded: { staticDir?: string | null; version?: string } = {};
+
 /** Where `npm run build` puts the browser UI: dist/web next to the compiled dist/run.js. */
 function defaultStaticDir(): string | null {
   const dir = fileURLToPath(new URL('./web/', import.meta.url));
@@ -68,8 +71,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
     dataDir: values['data-dir'] ?? '/var/lib/sebridge',
     runtimeDir: values['runtime-dir'] ?? '/run/sebridge',
     web,
-    staticDir: defaultStaticDir(),
-    version: version(),
+    staticDir: embedded.staticDir !== undefined ? embedded.staticDir : defaultStaticDir(),
+    version: embedded.version ?? version(),
     echo: (line) => process.stdout.write(`${line}\n`),
   });
   await new Promise<void>((resolve) => {

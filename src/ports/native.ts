@@ -143,11 +143,29 @@ export function portError(context: string, err: unknown): PortError {
 const ADDON_PATHS = ['../../build/Release/sebridge_native.node', '../../build/Debug/sebridge_native.node'];
 
 let cached: NativeAddon | undefined;
+let embeddedLoader: (() => NativeAddon) | undefined;
+
+/**
+ * The single executable (src/sea/) carries the addon as an asset, not as a file next to this module: it unpacks and
+ * loads it itself at start and hands it over here before anything opens a port.
+ */
+export function setNativeAddonLoader(load: () => NativeAddon): void {
+  embeddedLoader = load;
+  cached = undefined;
+}
 
 /** The addon, loaded once. Throws PortError SEB_ENATIVE when it was not built (npm install builds it). */
 export function loadNative(): NativeAddon {
   if (cached) return cached;
   if (process.platform !== 'linux') throw new PortError('the native port addon only exists for Linux', 'SEB_ENATIVE');
+  if (embeddedLoader) {
+    try {
+      cached = embeddedLoader();
+      return cached;
+    } catch (err) {
+      throw new PortError(`native addon of the executable not available: ${err instanceof Error ? err.message : String(err)}`, 'SEB_ENATIVE', { cause: err });
+    }
+  }
   const require = createRequire(import.meta.url);
   let firstError: unknown;
   for (const rel of ADDON_PATHS) {

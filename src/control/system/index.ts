@@ -2,3 +2,4 @@ export * from './nics.ts';
 export * from './temperature.ts';
 export * from './system-info.ts';
 export * from './config-writable.ts';
+export * from './cpu-load.ts';

@@ -2,8 +2,8 @@
  * System facts for the dashboard and the health checks, cached briefly: a dashboard polling every 2 s and the
  * health checks share one reading per `cacheMs`, and concurrent callers share one read in flight.
  *
- * Sources, all asynchronous: CPU load and memory from systeminformation (currentLoad() is the load since its
- * previous call; its very first call waits ~0.5 s to have a delta, without blocking); temperature and NICs from
+ * Sources, all asynchronous: CPU load from /proc/stat (cpu-load.ts: systeminformation's currentLoad() blocks the
+ * loop with execSync), memory from systeminformation (it reads /proc/meminfo asynchronously); temperature and NICs from
  * sysfs (see temperature.ts, nics.ts for why not systeminformation); disk of the data directory from statfs
  * (one syscall on exactly that file system; systeminformation's fsSize() runs df for all mounts); uptime from
  * os.uptime().
@@ -14,6 +14,7 @@ import si from 'systeminformation';
 import { listNics } from './nics.ts';
 import type { ListNicsOptions, NicInfo } from './nics.ts';
 import { readTemperatureC } from './temperature.ts';
+import { CpuLoad } from './cpu-load.ts';
 
 export interface DiskFacts {
   path: string;
@@ -47,8 +48,9 @@ export interface SystemSource {
 }
 
 export function realSystemSource(nicOptions: ListNicsOptions = {}): SystemSource {
+  const cpu = new CpuLoad();
   return {
-    cpuPercent: async () => (await si.currentLoad()).currentLoad,
+    cpuPercent: () => cpu.percent(),
     memory: async () => {
       const m = await si.mem();
       return { total: m.total, available: m.available };

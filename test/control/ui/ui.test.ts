@@ -551,6 +551,8 @@ test.serial('the server\'s certificate changed: the card shows both fingerprints
   t.is(fake.daemon.linkPin('hq'), old);
 
   await acceptNewCertificate(page, 'hq');
+  // The call goes out after the dialog closed: wait for it rather than race it.
+  await until('TrustLinkCert was called', async () => fake.daemon.calls.some((c) => c.method === 'TrustLinkCert'));
   const trust = fake.daemon.calls.filter((c) => c.method === 'TrustLinkCert').pop()!.params;
   t.deepEqual(trust, { AccountName_utf: 'hq', ServerCertSha256_str: now });
   await waitForCascadeState(page, 'hq', 'online', 15_000);

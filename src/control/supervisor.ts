@@ -240,10 +240,14 @@ export class Supervisor extends EventEmitter {
     e.startedAt = this.#now();
     e.sessionNo = ++this.#sessionSeq;
     e.lastState = '';
+    let wasOnline = false;
     handle.on('state', (s: CascadeStatus) => {
       if (e.handle !== handle) return;
-      if (s.state === 'online' && e.lastState !== '' && e.lastState !== 'online') e.reconnects++;
-      if (s.state === 'online' && e.lastState === '') e.lastState = 'connecting';
+      // A reconnect is coming back online after having been online (the first login is not one).
+      if (s.state === 'online' && e.lastState !== 'online') {
+        if (wasOnline) e.reconnects++;
+        wasOnline = true;
+      }
       const name = e.config.name;
       const text = s.state === 'waiting' && s.lastError ? `waiting: ${s.lastError.message}` : s.state;
       if (s.state !== e.lastState) {

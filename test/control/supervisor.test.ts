@@ -119,3 +119,15 @@ test('stop() stops every cascade and clears pending bridge retries', async (t) =
   t.true(system.cascades.every((c) => c.stopped === 1));
   // the 10 s retry timer must not keep the process alive: ava would time out the file if it did
 });
+
+test('reconnects count coming back online, not the first login', async (t) => {
+  const { system, sup } = setup();
+  await sup.apply(appConfig({ cascades: [cascadeConfig({ name: 'A' })] }));
+  const c = system.live('A');
+  c.goOnline();
+  t.is(sup.cascade('A')!.reconnects, 0);
+  c.fail('disconnected by the server (error 3): the server closed the session; it will be retried', 3);
+  c.setState('connecting');
+  c.goOnline();
+  t.is(sup.cascade('A')!.reconnects, 1);
+});

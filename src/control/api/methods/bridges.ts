@@ -178,6 +178,7 @@ export const bridgeMethods: Record<string, Method> = {
   EnumLocalBridgeEx: {
     access: 'admin',
     async run(_p, ctx) {
+      const speed = new Map((await nics(ctx).catch(() => [] as NicView[])).map((n) => [n.name, n.speedMbps ?? 0]));
       const list = ctx.supervisor.bridges().map((b) => {
         const s = b.status;
         return {
@@ -189,7 +190,7 @@ export const bridgeMethods: Record<string, Method> = {
           Online_bool: true,
           Present_bool: s?.present ?? false,
           Carrier_bool: s?.up ?? false,
-          SpeedMbps_u32: 0,
+          SpeedMbps_u32: speed.get(b.ifname) ?? 0,
           MacAddress_str: s?.mac ?? '',
           FramesIn_u64: s?.framesIn ?? 0,
           FramesOut_u64: s?.framesOut ?? 0,

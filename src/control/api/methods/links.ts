@@ -196,6 +196,10 @@ function lastErrorOf(v: CascadeView): { code: number; text: string; hint: string
   if (v.configError) return { code: ERR.NOT_SUPPORTED, text: v.configError, hint: 'change the cascade\'s settings', at: null };
   const e = v.status?.lastError;
   if (!e) return { code: 0, text: '', hint: '', at: null };
+  if (e.kind === 'certificate-changed' || e.kind === 'certificate-untrusted') {
+    // Refused before anything was sent: SoftEther's "server certificate not trusted" (85).
+    return { code: 85, text: e.message, hint: splitHint(errorMessage(85)).hint, at: e.at };
+  }
   if (e.code === undefined) {
     // No answer from a server (refused, unreachable, TLS, timeout): SoftEther calls that "connect failed" (1).
     return { code: 1, text: `connection to the server failed: ${e.message}`, hint: splitHint(errorMessage(1)).hint, at: e.at };

@@ -12,6 +12,11 @@ import type { CascadeHandle, LocalBridgePort, LocalBridgeStatus, SystemLayer } f
 const macString = (mac: Buffer | null | undefined): string | null =>
   mac && mac.length === 6 ? [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : null;
 
+/** A native channel's counters as the control plane reports a local bridge's traffic. */
+function trafficOf(s: { rxFrames: number; txFrames: number; rxBytes: number; txBytes: number; lastError: string }) {
+  return { framesIn: s.rxFrames, framesOut: s.txFrames, bytesIn: s.rxBytes, bytesOut: s.txBytes, drops: dropsOf(s), lastError: s.lastError };
+}
+
 /** Non-zero counters whose name says "drop", as reason → count. */
 function dropsOf(stats: object): Record<string, number> {
   const out: Record<string, number> = {};
@@ -141,17 +146,7 @@ class RawBridge extends WrappedPort<RawSocketPort> implements LocalBridgePort {
     } catch {
       mac = null;
     }
-    return {
-      present: s.present,
-      up: s.up,
-      mac,
-      framesIn: s.rxFrames,
-      framesOut: s.txFrames,
-      bytesIn: s.rxBytes,
-      bytesOut: s.txBytes,
-      drops: dropsOf(s),
-      lastError: s.lastError,
-    };
+    return { present: s.present, up: s.up, mac, ...trafficOf(s) };
   }
 
   close(): void {
@@ -166,18 +161,7 @@ class TapBridge extends WrappedPort<TapPort> implements LocalBridgePort {
   }
 
   status(): LocalBridgeStatus {
-    const s = this.port.stats();
-    return {
-      present: true,
-      up: true,
-      mac: macString(this.port.mac),
-      framesIn: s.rxFrames,
-      framesOut: s.txFrames,
-      bytesIn: s.rxBytes,
-      bytesOut: s.txBytes,
-      drops: dropsOf(s),
-      lastError: s.lastError,
-    };
+    return { present: true, up: true, mac: macString(this.port.mac), ...trafficOf(this.port.stats()) };
   }
 
   close(): void {

@@ -12,7 +12,7 @@ import { retryDelayClass } from '../protocol/error-codes.ts';
 import { grantedConnections } from '../protocol/login.ts';
 import type { Hello } from '../protocol/login.ts';
 import type { TlsFacts } from './transport.ts';
-import { CertificateChangedError, CertificateUntrustedError, describeCertificate, normalizeFingerprint } from './trust.ts';
+import { CertificateChangedError, CertificateUntrustedError, checkServerCertificate, describeCertificate, normalizeFingerprint, trustModeOf } from './trust.ts';
 import type { CertificateTrustedEvent, TrustMode } from './trust.ts';
 import { ProxyError } from './proxy/proxy-error.ts';
 import { describeProxy } from './proxy/proxy-options.ts';
@@ -75,10 +75,7 @@ export class Cascade extends EventEmitter implements Port {
   }
 
   get trustMode(): TrustMode {
-    const o = this.options;
-    if (!o.checkServerCert) return 'accept-any';
-    if (o.caCertsPem) return 'ca';
-    return this.#trustedSha256 ? 'fingerprint' : 'first-use';
+    return trustModeOf(this.options, this.#trustedSha256);
   }
 
   /**
@@ -315,26 +312,6 @@ export class Cascade extends EventEmitter implements Port {
     }
   }
 
-  /**
-   * Throws when the certificate must not be used; returns whether it is verified (CA-checked or matching a trusted
-   * fingerprint) as opposed to merely accepted (first use, accept-any).
-   */
-  #checkCertificate(facts: TlsFacts): boolean {
-    const mode = this.trustMode;
-    if (mode === 'accept-any') return false;
-    if (mode === 'first-use') return false;
-    if (mode === 'ca') {
-      if (facts.ca && !facts.ca.ok) {
-        throw new CertificateUntrustedError(`server certificate refused: ${facts.ca.reason} (SHA-256 ${facts.certSha256}); not logging in`, facts.certSha256);
-      }
-      if (!facts.ca) throw new Error('internal: CA mode without a CA verdict');
-    }
-    if (this.#trustedSha256 !== null && facts.certSha256 !== this.#trustedSha256) {
-      throw new CertificateChangedError(this.#trustedSha256, facts.certSha256);
-    }
-    return true;
-  }
-
   /** Logs in on a first connection; resolves, once the session runs, with a promise of the session's end. */
   async #connectOnce(): Promise<{ ended: Promise<Error> }> {
     const o = this.options;
@@ -354,15 +331,8 @@ export class Cascade extends EventEmitter implements Port {
       if (this.#stopped) throw new Error('stopped');
       this.#tls = transport.facts;
       // Before any request leaves: a refused certificate never sees the hello request, let alone a password proof.
-      const verified = this.#checkCertificate(transport.facts);
       const firstUse = this.trustMode === 'first-use';
-      if (o.auth.type === 'plain' && !verified && !o.allowPlainOverUnverified) {
-        throw new CertificateUntrustedError(
-          `refusing to send a plain-text password to a server whose certificate is not verified (SHA-256 ${transport.facts.certSha256}); ` +
-            'trust this fingerprint explicitly, give CA certificates, or allow plain auth over an unverified certificate',
-          transport.facts.certSha256,
-        );
-      }
+      checkServerCertificate(transport.facts, this.trustMode, this.#trustedSha256, { plain: o.auth.type === 'plain', allowOverUnverified: o.allowPlainOverUnverified });
       const hostHeader = o.host;
       const hello = await getHello(transport.tls, hostHeader, o.handshakeTimeoutMs);
       this.#hello = hello;

@@ -3,6 +3,7 @@ import { getHello, login } from './handshake.ts';
 import type { CascadeOptions } from './options.ts';
 import { ServerError } from '../protocol/errors.ts';
 import { ProxyError } from './proxy/proxy-error.ts';
+import { CertificateChangedError, CertificateUntrustedError, checkServerCertificate, trustModeOf } from './trust.ts';
 import { errorMessage } from '../protocol/error-codes.ts';
 import { grantedConnections } from '../protocol/login.ts';
 
@@ -48,21 +49,13 @@ export async function testLogin(o: CascadeOptions, signal?: AbortSignal): Promis
     result.tls = { version: transport.facts.version, cipher: transport.facts.cipher };
     // The same certificate rules as the cascade, before anything is sent: a changed certificate never sees a
     // password proof, and a plain-text password never goes to an unverified server.
-    const f = transport.facts;
-    if (o.checkServerCert && f.ca && !f.ca.ok) {
+    try {
+      const f = transport.facts;
+      checkServerCertificate(f, trustModeOf(o, o.serverCertSha256), o.serverCertSha256, { plain: o.auth.type === 'plain', allowOverUnverified: o.allowPlainOverUnverified });
+    } catch (e) {
+      if (!(e instanceof CertificateChangedError || e instanceof CertificateUntrustedError)) throw e;
       result.error = 85;
-      result.errorText = `${errorMessage(85)} (${f.ca.reason}; SHA-256 ${f.certSha256})`;
-      return result;
-    }
-    if (o.checkServerCert && o.serverCertSha256 && f.certSha256 !== o.serverCertSha256) {
-      result.error = 85;
-      result.errorText = `${errorMessage(85)} (server certificate changed: trusted SHA-256 ${o.serverCertSha256}, presented ${f.certSha256})`;
-      return result;
-    }
-    const verified = o.checkServerCert && (!!o.serverCertSha256 || !!f.ca?.ok);
-    if (o.auth.type === 'plain' && !verified && !o.allowPlainOverUnverified) {
-      result.error = 85;
-      result.errorText = `${errorMessage(85)} (a plain-text password is only sent to a server whose certificate is trusted: accept SHA-256 ${f.certSha256} first)`;
+      result.errorText = `${errorMessage(85)} (${e.message})`;
       return result;
     }
     const hello = await getHello(transport.tls, o.host, o.handshakeTimeoutMs);

@@ -13,6 +13,46 @@ import { ConfigError } from './config-error.ts';
  */
 export type TrustMode = 'ca' | 'fingerprint' | 'first-use' | 'accept-any';
 
+export function trustModeOf(o: { checkServerCert: boolean; caCertsPem?: string }, trustedSha256: string | null): TrustMode {
+  if (!o.checkServerCert) return 'accept-any';
+  if (o.caCertsPem) return 'ca';
+  return trustedSha256 ? 'fingerprint' : 'first-use';
+}
+
+/**
+ * The certificate rules, applied right after TLS and before any request is sent (the cascade's logins and the
+ * "Test connection" probe alike): throws CertificateUntrustedError / CertificateChangedError when the certificate
+ * must not be used, or when a plain-text password would go to a server whose certificate is not verified. Returns
+ * whether it is verified (CA-checked or matching the trusted fingerprint) rather than merely accepted.
+ */
+export function checkServerCertificate(
+  facts: { certSha256: string; ca: { ok: true } | { ok: false; reason: string } | null },
+  mode: TrustMode,
+  trustedSha256: string | null,
+  plainAuth: { plain: boolean; allowOverUnverified: boolean },
+): boolean {
+  let verified = false;
+  if (mode === 'ca') {
+    if (facts.ca && !facts.ca.ok) {
+      throw new CertificateUntrustedError(`server certificate refused: ${facts.ca.reason} (SHA-256 ${facts.certSha256}); not logging in`, facts.certSha256);
+    }
+    if (!facts.ca) throw new Error('internal: CA mode without a CA verdict');
+    verified = true;
+  }
+  if (mode === 'ca' || mode === 'fingerprint') {
+    if (trustedSha256 !== null && facts.certSha256 !== trustedSha256) throw new CertificateChangedError(trustedSha256, facts.certSha256);
+    verified = true;
+  }
+  if (plainAuth.plain && !verified && !plainAuth.allowOverUnverified) {
+    throw new CertificateUntrustedError(
+      `refusing to send a plain-text password to a server whose certificate is not verified (SHA-256 ${facts.certSha256}); ` +
+        'trust this fingerprint explicitly, give CA certificates, or allow plain auth over an unverified certificate',
+      facts.certSha256,
+    );
+  }
+  return verified;
+}
+
 /** Canonical form: colon-separated upper-case hex, as OpenSSL prints it and as the status shows it. */
 export function normalizeFingerprint(value: string, field = 'serverCertSha256'): string {
   if (typeof value !== 'string') throw new ConfigError(field, 'must be a string of 64 hex digits');

@@ -5,14 +5,13 @@ import type { ApiContext, NicView } from '../context.ts';
 import type { Params } from '../params.ts';
 import { macBin, dt } from '../wire.ts';
 import { commit, requireBridgeHub } from './common.ts';
+import { isInterfaceName } from '../../config/schema.ts';
 import type { Method } from './common.ts';
 
-/** Linux interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
-const IFNAME_RE = /^(?!\.{1,2}$)[^/:\s]{1,15}$/;
-
+/** A Linux interface name (the config schema's rule) of at most maxLen bytes. */
 function ifname(p: Params, field: string, maxLen = 15): string {
   const v = p.str(field, { required: true, max: 64 });
-  if (!IFNAME_RE.test(v) || Buffer.byteLength(v) > maxLen) throw invalid(field, `"${v}" is not a valid interface name (1..${maxLen} characters, no '/', ':' or spaces)`);
+  if (!isInterfaceName(v) || Buffer.byteLength(v) > maxLen) throw invalid(field, `"${v}" is not a valid interface name (1..${maxLen} characters, no '/', ':' or spaces)`);
   return v;
 }
 

@@ -34,8 +34,9 @@ const API_FIELD: Record<string, string> = {
   device: 'DeviceName_str', tapMode: 'TapMode_bool', linuxBridge: 'LinuxBridge_str',
 };
 
+/** `cascades[2].port` or plain `port` → `Port_u32`. */
 export function apiFieldOf(configPath: string): string | undefined {
-  const m = /^(?:cascades|bridges)\[\d+\]\.(.+)$/.exec(configPath);
+  const m = /^(?:(?:cascades|bridges)\[\d+\]\.)?(.+)$/.exec(configPath);
   return m ? API_FIELD[m[1]] : undefined;
 }
 

@@ -1,4 +1,7 @@
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { normalizeFingerprint } from '../../../session/trust.ts';
+import { certFingerprint } from '../../../session/transport.ts';
+import { ConfigError } from '../../../session/options.ts';
 import type { CascadeConfig } from '../../config/types.ts';
 import { hashPassword } from '../../../protocol/password.ts';
 import { errorMessage } from '../../../protocol/error-codes.ts';
@@ -10,7 +13,7 @@ import type { Params } from '../params.ts';
 import type { ApiContext } from '../context.ts';
 import { b64, dt, splitHint } from '../wire.ts';
 import { policyKeys } from '../policy.ts';
-import { commit, requireBridgeHub } from './common.ts';
+import { apiFieldOf, commit, requireBridgeHub } from './common.ts';
 import type { Method, Result } from './common.ts';
 
 const PROXY_TYPES = ['direct', 'http', 'socks4', 'socks5'] as const;
@@ -90,11 +93,10 @@ function linkFromParams(p: Params, existing: CascadeConfig | null, nameRequired 
   const serverCert = p.bin('ServerCert_bin', { max: 100_000 });
   if (serverCert.length > 0) {
     certPemFromDer(serverCert, 'ServerCert_bin');
-    serverCertSha256 = createHash('sha256').update(serverCert).digest('hex');
+    serverCertSha256 = configFingerprint(certFingerprint(serverCert));
   }
   if (p.has('ServerCertSha256_str')) {
-    const pin = p.str('ServerCertSha256_str').replace(/:/g, '').toLowerCase();
-    if (pin !== '' && !/^[0-9a-f]{64}$/.test(pin)) throw invalid('ServerCertSha256_str', 'must be 64 hex digits (colons allowed)');
+    const pin = p.str('ServerCertSha256_str', { max: 128 }) === '' ? '' : fingerprintParam(p, 'ServerCertSha256_str');
     serverCertSha256 = pin || null;
   }
 
@@ -209,14 +211,23 @@ function lastErrorOf(v: CascadeView): { code: number; text: string; hint: string
 }
 
 /** A missing link name finds no link (29), as on the stock server. */
+/** A SHA-256 fingerprint parameter (64 hex digits, colons allowed) in the config's form, or code 38 naming it. */
+function fingerprintParam(p: Params, field: string): string {
+  try {
+    return configFingerprint(normalizeFingerprint(p.str(field, { required: true, max: 128 }), field));
+  } catch (e) {
+    if (e instanceof ConfigError) throw invalid(field, e.message.replace(/^[^:]*:\s*/, ''));
+    throw e;
+  }
+}
+
 /** The engine's own refusals (e.g. an unreadable client certificate), as code 38 naming the API field. */
 function engineCheck(c: CascadeConfig): void {
   try {
     cascadeOptionsFrom(c);
   } catch (e) {
-    const field = (e as { field?: string }).field;
-    const api = field === 'clientCertPem' ? 'ClientX_bin' : field === 'clientKeyPem' ? 'ClientK_bin' : field === 'hashedPassword' ? 'HashedPassword_bin' : field ?? 'params';
-    throw invalid(api, (e as Error).message.replace(/^[^:]*:\s*/, ''));
+    const field = (e as { field?: string }).field ?? 'params';
+    throw invalid(apiFieldOf(field) ?? field, (e as Error).message.replace(/^[^:]*:\s*/, ''));
   }
 }
 
@@ -417,8 +428,7 @@ export const linkMethods: Record<string, Method> = {
       // The one explicit action that accepts a (new) server certificate: applied live, a cascade that was
       // refused for its certificate logs in again at once.
       const c = findLink(ctx, nameParam(p));
-      const raw = p.str('ServerCertSha256_str', { required: true, max: 128 }).replace(/:/g, '').toLowerCase();
-      if (!/^[0-9a-f]{64}$/.test(raw)) throw invalid('ServerCertSha256_str', 'must be 64 hex digits (colons allowed)');
+      const raw = fingerprintParam(p, 'ServerCertSha256_str');
       await commit(ctx, (d) => {
         const x = d.cascades.find((y) => y.name === c.name)!;
         x.serverCertSha256 = raw;

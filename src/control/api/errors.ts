@@ -21,6 +21,7 @@ export const ERR = {
 /** SoftEther's own texts for the codes above, as the stock 5.01 server words them after "Error code N: " (measured). */
 const TEXT: Record<number, string> = {
   8: 'The specified Virtual Hub does not exist on the server.',
+  9: 'User authentication failed.',
   12: 'Access has been denied.',
   23: 'An internal error occurred.',
   29: 'Object not found.',
@@ -50,6 +51,11 @@ export class ApiError extends Error {
     this.code = code;
     this.field = field;
   }
+}
+
+/** SoftEther's text for a code ('' when this table has none). */
+export function softEtherText(code: number): string {
+  return TEXT[code] ?? '';
 }
 
 /** An ApiError whose message is SoftEther's own text for the code, followed by what exactly was wrong. */

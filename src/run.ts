@@ -67,6 +67,13 @@ export async function runDaemon(argv: string[]): Promise<number> {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;
   }
+  // Signals are taken from the start: a SIGTERM while the daemon is still starting (NICs already bridged, web
+  // server not yet up) must still give the interfaces back, not kill the process with the default action.
+  let stopRequested!: (sig: string) => void;
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  const onSignal = (sig: string) => stopRequested(sig);
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   const daemon = await Daemon.start({
     dataDir: values['data-dir'] ?? '/var/lib/sebridge',
     runtimeDir: values['runtime-dir'] ?? '/run/sebridge',
@@ -75,14 +82,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     version: embedded.version ?? version(),
     echo: (line) => process.stdout.write(`${line}\n`),
   });
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      daemon.log.info({ object: 'daemon' }, `${sig}: stopping`);
-      resolve();
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
-  });
+  daemon.log.info({ object: 'daemon' }, `${await stopSignal}: stopping`);
   await daemon.stop();
   return 0;
 }

@@ -68,7 +68,13 @@ export class Daemon {
 
   static async start(o: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(o);
-    await d.#start();
+    try {
+      await d.#start();
+    } catch (e) {
+      // A half-started daemon (say the web port is taken after the NICs were bridged) gives everything back.
+      await d.stop().catch(() => {});
+      throw e;
+    }
     return d;
   }
 
@@ -264,8 +270,8 @@ export class Daemon {
     await this.#health?.stop();
     this.#traffic?.stop();
     this.#loopDelay.stop();
-    await this.supervisor?.stop();
-    await this.config?.close?.();
+    await (this.supervisor as Supervisor | undefined)?.stop();
+    await (this.config as ConfigStore | undefined)?.close?.();
     this.log?.info({ object: 'daemon' }, 'stopped');
     await this.#logger?.close();
   }

@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { arch as hostArch } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,7 +199,10 @@ async function buildOne(arch: Arch, builderNode: string, main: string, webDir: s
   await writeFile(manifestFile, `${JSON.stringify(manifest, null, 1)}\n`);
   assets['manifest.json'] = manifestFile;
 
-  const output = path.join(OUT_DIR, `sebridge-linux-${arch}`);
+  // Built next to its final name and renamed over it: a reader (another test copying the executable) sees the old
+  // file or the new one, never half of one.
+  const final = path.join(OUT_DIR, `sebridge-linux-${arch}`);
+  const output = `${final}.tmp-${process.pid}`;
   await rm(output, { force: true });
   const config = {
     main,
@@ -221,7 +224,8 @@ async function buildOne(arch: Arch, builderNode: string, main: string, webDir: s
   await writeFile(configFile, `${JSON.stringify(config, null, 1)}\n`);
   run(builderNode, ['--build-sea', configFile]);
   await chmod(output, 0o755);
-  return output;
+  await rename(output, final);
+  return final;
 }
 
 async function mainCli(): Promise<void> {
@@ -250,7 +254,18 @@ async function mainCli(): Promise<void> {
   process.stdout.write(`pkg: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 
-mainCli().catch((e: unknown) => {
+/**
+ * One build at a time on a machine: test files that build the executable run in parallel and share build/pkg and
+ * dist/. The script runs itself again under flock(1) (util-linux) unless it already holds the lock.
+ */
+const LOCK = '/tmp/sebridge-pkg.lock';
+if (process.env.SEBRIDGE_PKG_LOCKED !== LOCK && spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0) {
+  const r = spawnSync('flock', [LOCK, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, SEBRIDGE_PKG_LOCKED: LOCK },
+  });
+  process.exitCode = r.status ?? 1;
+} else mainCli().catch((e: unknown) => {
   process.stderr.write(`pkg: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exitCode = 1;
 });

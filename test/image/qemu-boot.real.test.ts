@@ -1,0 +1,328 @@
+/**
+ * Issue 7, the appliance image end to end: scripts/image/build.ts assembles the image (cached by input hash), QEMU
+ * boots it (TCG, 256 MiB) with two virtio NICs on TAP devices:
+ *
+ *   root ns ──veth── server ns: real vpnserver, dnsmasq (DHCP), tap "w" = the box's eth0 (WAN)
+ *   LAN ns: bridge br0 (LAN host 198.18.L.10) + tap "l" = the box's eth1 (LAN)  ⇢ box ⇢ cascade ⇢ hub ⇢ nsB (.20)
+ *
+ * Through the WAN: the API answers, the admin password is set, CreateLink + AddLocalBridge(eth1) + SetLinkOnline
+ * bring the cascade online, and the LAN host pings a host behind the server. Then: a clean reboot keeps the config;
+ * a power cut (SIGKILL to QEMU) during config writes leaves a config the next boot reads; a factory-reset file on
+ * the FAT partition brings the next boot up in setup mode. Boot-to-API and boot-to-online seconds are printed.
+ */
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { hashPassword } from '../../src/protocol/password.ts';
+import { imageToolsMissing, partitionOffsets } from '../../scripts/image/build.ts';
+import { readFirmwareHeader } from '../../scripts/image/firmware-file.ts';
+import { AdminClient } from '../control/admin-client.ts';
+import { inNs, Lab, pickLabSubnets, sh, sleep } from '../bridge/lab.ts';
+import { startDnsmasq } from '../bridge/dnsmasq.ts';
+import type { DhcpServer } from '../bridge/dnsmasq.ts';
+import { attachServerLan, serverLanCapability } from '../harness/server-lan.ts';
+import type { ServerLan } from '../harness/server-lan.ts';
+import { serverCapability, startServer } from '../harness/softether-server.ts';
+import type { SoftEtherServer } from '../harness/softether-server.ts';
+import { runCommand } from '../harness/run-command.ts';
+import { buildExecutable, cachedImage } from './image-cache.ts';
+import type { CachedImage } from './image-cache.ts';
+import { Vm } from './qemu-vm.ts';
+import { spawnSync } from 'node:child_process';
+
+function missing(): string | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `needs an x64 Linux host, this is ${process.platform}/${process.arch}`;
+  if (process.getuid?.() !== 0) return 'needs root (taps, namespaces)';
+  for (const [argv, what] of [
+    [['qemu-system-x86_64', '--version'], 'qemu-system-x86_64 (Debian package qemu-system-x86)'],
+    [['dnsmasq', '--version'], 'dnsmasq (Debian package dnsmasq-base)'],
+    [['mdir', '--version'], 'mtools'],
+    [['debugfs', '-V'], 'debugfs (e2fsprogs)'],
+  ] as Array<[string[], string]>) {
+    const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+    if (r.error || r.status !== 0) return `needs ${what}`;
+  }
+  const tools = imageToolsMissing();
+  if (tools) return `needs ${tools}`;
+  const s = serverCapability();
+  if (!s.ok) return s.reason;
+  const l = serverLanCapability();
+  return l.ok ? null : l.reason;
+}
+
+const why = missing();
+if (why) console.error(`\n!!! SKIPPING test/image/qemu-boot.real.test.ts: ${why} !!!\n`);
+const serial = why ? test.serial.skip : test.serial;
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ADMIN_PW = 'image-admin-pw-1';
+const HUB = 'IMG';
+const USER = 'box1';
+const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+const WAN_MAC = '52:54:00:5e:b0:01';
+const LAN_MAC = '52:54:00:5e:b0:02';
+const BOX_LAN_FALLBACK = '169.254.50.1';
+
+let image: CachedImage;
+let server: SoftEtherServer;
+let serverLan: ServerLan;
+let lab: Lab;
+let disk: string;
+let serialLog: string;
+let wanNet: string;
+let lanNet: string;
+let nsL: string;
+let dhcp: DhcpServer | undefined;
+let vm: Vm | undefined;
+let fingerprint = '';
+
+test.before(async (t) => {
+  if (why) return;
+  t.timeout(600_000);
+  const pkg = buildExecutable();
+  const t0 = performance.now();
+  image = await cachedImage();
+  console.log(`${pkg}\n${image.report}\n(image ${image.built ? 'built' : 'from the cache'} in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  server = await startServer();
+  await server.createHub(HUB);
+  await server.createPasswordUser(HUB, USER, PASSWORD);
+  lab = new Lab();
+  wanNet = (await pickLabSubnets()).lan;
+  lanNet = (await pickLabSubnets()).lan;
+  if (lanNet === wanNet) lanNet = (await pickLabSubnets()).lan;
+
+  // The WAN: the server's namespace routes between its veth to us and the box's tap (no default route anywhere).
+  await sh(['ip', 'netns', 'exec', server.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  await sh(['ip', 'route', 'add', `${wanNet}.0/24`, 'via', server.host]);
+  lab.onCleanup(() => spawnSync('ip', ['route', 'del', `${wanNet}.0/24`, 'via', server.host], { stdio: 'ignore' }));
+
+  // The far LAN: a host namespace on the server's own local bridge of the hub.
+  const nsB = lab.name('b');
+  lab.trackNamespace(nsB);
+  serverLan = await attachServerLan(server, HUB, { hostNetns: nsB, serverDev: `${lab.prefix}s`, hostDev: 'lan0' });
+  await inNs(nsB, ['ip', 'addr', 'add', `${lanNet}.20/24`, 'dev', 'lan0']);
+
+  // The box's LAN: a namespace with a bridge (the LAN switch) holding the host address and, per boot, the tap.
+  nsL = lab.addNamespace('lan');
+  await inNs(nsL, ['ip', 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+  await inNs(nsL, ['ip', 'addr', 'add', `${lanNet}.10/24`, 'dev', 'br0']);
+  await inNs(nsL, ['ip', 'addr', 'add', '169.254.50.2/16', 'dev', 'br0']);
+  await inNs(nsL, ['ip', 'link', 'set', 'br0', 'up']);
+
+  disk = join(lab.dir, 'disk.img');
+  await sh(['cp', '--sparse=always', image.disk, disk]);
+  serialLog = join(lab.dir, 'serial.log');
+});
+
+test.after.always(async () => {
+  await vm?.kill().catch(() => undefined);
+  if (serialLog) {
+    try {
+      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+      copyFileSync(serialLog, join(ROOT, 'test-artifacts', 'image-serial.log'));
+    } catch {
+      // nothing booted
+    }
+  }
+  lab?.cleanup();
+  serverLan?.remove();
+  await server?.stop();
+});
+
+/** Power on; the taps go to the server's namespace (with DHCP) and the LAN namespace's bridge. */
+async function powerOn(): Promise<Vm> {
+  dhcp?.stop();
+  dhcp = undefined;
+  const v = await Vm.start(lab, {
+    disk,
+    serialLog,
+    wan: {
+      tap: lab.name('w'), mac: WAN_MAC, netns: server.netns,
+      setup: async (tap) => {
+        await inNs(server.netns, ['ip', 'addr', 'add', `${wanNet}.1/24`, 'dev', tap]);
+        dhcp = await startDnsmasq(lab, server.netns, tap, { first: `${wanNet}.2`, last: `${wanNet}.2` });
+      },
+    },
+    lan: {
+      tap: lab.name('l'), mac: LAN_MAC, netns: nsL,
+      setup: async (tap) => {
+        await inNs(nsL, ['ip', 'link', 'set', tap, 'master', 'br0']);
+      },
+    },
+  });
+  vm = v;
+  return v;
+}
+
+/** The web API on the box's WAN address, pinned to the certificate the console printed. */
+async function apiOf(v: Vm, t0 = v.poweredOnAt): Promise<{ client: AdminClient; fingerprint: string; seconds: number }> {
+  const m = await v.waitFor(/certificate SHA-256 ([0-9A-F:]{95})/, 120_000, 'sebridge web UI line');
+  const client = new AdminClient(`${wanNet}.2`, 443, m[1]!);
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const r = await client.call('GetSetupState').catch((e: Error) => ({ status: 0, error: { code: 0, message: e.message }, result: undefined, raw: '' }));
+    if (r.result) return { client, fingerprint: m[1]!, seconds: (performance.now() - t0) / 1000 };
+    if (Date.now() > end) throw new Error(`the API on ${wanNet}.2:443 never answered: ${r.error?.message}\n${v.console.text().slice(-3000)}`);
+    await sleep(200);
+  }
+}
+
+async function untilOnline(api: AdminClient, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = await api.call('GetLinkStatus', { HubName_Ex_str: 'BRIDGE', AccountName_utf: 'hq' }).catch(() => null);
+    if (s?.result?.Connected_bool) return;
+    if (Date.now() > end) throw new Error(`cascade not online within ${ms} ms: ${s?.raw.slice(0, 300)}`);
+    await sleep(200);
+  }
+}
+
+async function pingAcross(t: ExecutionContext, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  let last = '';
+  while (Date.now() < end) {
+    const r = await runCommand(['ip', 'netns', 'exec', nsL, 'ping', '-c', '1', '-W', '1', `${lanNet}.20`], { timeoutMs: 5_000 });
+    if (r.code === 0) {
+      t.pass(what);
+      return;
+    }
+    last = r.stdout + r.stderr;
+  }
+  t.fail(`${what}: no answer from ${lanNet}.20 within 30 s: ${last}`);
+}
+
+/** A file of the data partition, read from the disk image with debugfs (QEMU must be off). */
+function dataFile(path: string): string | null {
+  const p = partitionOffsets();
+  const part = join(lab.dir, 'data.part');
+  spawnSync('dd', [`if=${disk}`, `of=${part}`, 'bs=1M', `skip=${p.data / 1048576}`, `count=${(p.total - p.data) / 1048576}`, 'status=none']);
+  const r = spawnSync('debugfs', ['-R', `cat ${path}`, part], { encoding: 'utf8' });
+  return r.status === 0 && !/File not found/.test(r.stderr) ? r.stdout : null;
+}
+
+const fatImage = () => `${disk}@@${partitionOffsets().boot}`;
+
+serial('the firmware file of the build: magic, signed header, the squashfs of slot A', async (t) => {
+  const pub = readFileSync(image.publicKey, 'utf8');
+  const { header, rootfsOffset } = await readFirmwareHeader(image.firmware, pub);
+  t.is(header.arch, 'x86_64');
+  t.is(header.kernel, image.kernel);
+  t.is(header.version, image.version);
+  const rootfs = readFileSync(join(image.dir, 'rootfs.squashfs'));
+  t.is(header.rootfsSize, rootfs.length);
+  t.is(readFileSync(image.firmware).length, rootfsOffset + rootfs.length);
+  t.is(rootfs.subarray(0, 4).toString('latin1'), 'hsqs', 'a squashfs');
+  // the same bytes are slot A of the disk
+  const p = partitionOffsets();
+  const r = spawnSync('cmp', ['-n', String(rootfs.length), join(image.dir, 'rootfs.squashfs'), image.disk, '0', String(p.slotA)]);
+  t.is(r.status, 0, 'slot A holds the squashfs');
+});
+
+serial('first boot: API through the WAN, admin password, cascade online, the LAN pings across', async (t) => {
+  t.timeout(300_000);
+  const v = await powerOn();
+  const api0 = await apiOf(v);
+  fingerprint = api0.fingerprint;
+  t.log(`power-on → API answers: ${api0.seconds.toFixed(1)} s (first boot: the web certificate is made)`);
+  t.false((await api0.client.ok('GetSetupState')).AdminPasswordSet_bool, 'a fresh box is in setup mode');
+  await v.waitFor(/initrd: booting slot a\b/, 1000);
+
+  await api0.client.ok('SetServerPassword', { PlainTextPassword_str: ADMIN_PW });
+  const api = api0.client.withPassword(ADMIN_PW);
+  await api.ok('CreateLink', {
+    HubName_Ex_str: 'BRIDGE', AccountName_utf: 'hq', Hostname_str: server.host, Port_u32: server.port, HubName_str: HUB,
+    AuthType_u32: 1, Username_str: USER, HashedPassword_bin: hashPassword(USER, PASSWORD).toString('base64'),
+    MaxConnection_u32: 2, UseEncrypt_bool: true, AdditionalConnectionInterval_u32: 1,
+  });
+  await api.ok('AddLocalBridge', { DeviceName_str: 'eth1', HubNameLB_str: 'BRIDGE' });
+  const tOnline = performance.now();
+  await api.ok('SetLinkOnline', { HubName_str: 'BRIDGE', AccountName_utf: 'hq' });
+  await untilOnline(api, 60_000);
+  t.log(`SetLinkOnline → online: ${((performance.now() - tOnline) / 1000).toFixed(1)} s; power-on → online (with the test configuring): ${v.since().toFixed(1)} s`);
+  t.true((await server.listSessions(HUB)).some((s) => s.user === USER), 'the server lists the box');
+  await pingAcross(t, 'LAN host → host behind the server, through the box');
+
+  // The fixed LAN address is there for a fresh box's first contact.
+  const fb = await runCommand(['ip', 'netns', 'exec', nsL, 'ping', '-c', '1', '-W', '2', BOX_LAN_FALLBACK], { timeoutMs: 10_000 });
+  t.is(fb.code, 0, `the LAN fallback ${BOX_LAN_FALLBACK} answers: ${fb.stdout}${fb.stderr}`);
+});
+
+serial('reboot: the configuration survives; power-on → online is measured', async (t) => {
+  t.timeout(300_000);
+  const v = vm!;
+  v.type('\n');
+  await sleep(500);
+  v.type('reboot\n');
+  const code = await v.exited(60_000);
+  t.not(code, null, 'the guest rebooted (QEMU runs with -no-reboot)');
+  t.regex(v.console.text(), /sebridge stopped \(exit 0\) for shutdown/, 'sebridge was stopped cleanly');
+  t.truthy(dataFile('/sebridge/config.json'), 'config.json is on the data partition');
+  t.is(dataFile('/boot/active')?.trim(), 'a');
+
+  const v2 = await powerOn();
+  const { client, fingerprint: fp2, seconds } = await apiOf(v2);
+  t.is(fp2, fingerprint, 'the same web certificate');
+  const api = client.withPassword(ADMIN_PW);
+  t.true((await api.ok('GetSetupState')).AdminPasswordSet_bool);
+  await untilOnline(api, 60_000);
+  const online = v2.since();
+  t.log(`after a reboot: power-on → API ${seconds.toFixed(1)} s, power-on → cascade online ${online.toFixed(1)} s (goal ≤ 20 s under TCG)`);
+  await pingAcross(t, 'the LAN pings across again after the reboot');
+});
+
+serial('power cut during config writes: the next boot reads a valid configuration', async (t) => {
+  t.timeout(300_000);
+  const v = vm!;
+  const api = (await apiOf(v, performance.now())).client.withPassword(ADMIN_PW);
+  // Writes in a loop (each CreateLink/DeleteLink writes config.json atomically); the power goes in the middle.
+  let writes = 0;
+  let stop = false;
+  const writer = (async () => {
+    for (let i = 0; !stop; i++) {
+      const r = await api.call(i % 2 === 0 ? 'CreateLink' : 'DeleteLink', {
+        HubName_Ex_str: 'BRIDGE', HubName_str: 'BRIDGE', AccountName_utf: 'spare', Hostname_str: '192.0.2.1', Port_u32: 443,
+        AuthType_u32: 0, Username_str: 'x', MaxConnection_u32: 1,
+      }).catch(() => null);
+      if (r?.result) writes++;
+    }
+  })();
+  await sleep(1500 + Math.floor(Math.random() * 1500));
+  await v.kill();
+  stop = true;
+  await writer;
+  t.true(writes > 0, 'config writes were going on');
+  t.log(`${writes} config writes done before the power cut`);
+
+  const v2 = await powerOn();
+  const { client } = await apiOf(v2);
+  const api2 = client.withPassword(ADMIN_PW);
+  t.true((await api2.ok('GetSetupState')).AdminPasswordSet_bool, 'the admin password is still set');
+  const links = ((await api2.ok('EnumLink', { HubName_str: 'BRIDGE' })).LinkList as Array<{ AccountName_utf: string }>).map((l) => l.AccountName_utf);
+  t.true(links.includes('hq'), `the cascade is still configured: ${links.join(', ')}`);
+  await untilOnline(api2, 60_000);
+  t.notRegex(v2.console.text().split('--- power on').pop()!, /UNREADABLE|RE-MAKING/, 'the data partition did not need re-making');
+});
+
+serial('factory reset: a file on the FAT partition → the next boot is in setup mode, the trigger is gone', async (t) => {
+  t.timeout(300_000);
+  await vm!.kill();
+  const trigger = join(lab.dir, 'factory-reset');
+  writeFileSync(trigger, '');
+  await sh(['mcopy', '-i', fatImage(), trigger, '::factory-reset']);
+  t.regex((await sh(['mdir', '-b', '-i', fatImage(), '::'])).stdout, /FACTORY-RESET|factory-reset/i);
+
+  const v = await powerOn();
+  await v.waitFor(/FACTORY RESET requested/, 120_000, 'the factory reset message');
+  const { client, fingerprint: fp } = await apiOf(v);
+  t.false((await client.ok('GetSetupState')).AdminPasswordSet_bool, 'setup mode: no admin password');
+  t.not(fp, fingerprint, 'a new web certificate');
+  await v.kill();
+  const list = await runCommand(['mdir', '-b', '-i', fatImage(), '::'], { timeoutMs: 10_000 });
+  t.notRegex(list.stdout, /factory-reset/i, 'the trigger file was removed');
+  t.is(dataFile('/boot/active')?.trim(), 'a', 'the boot-slot state was kept');
+  t.is(dataFile('/sebridge/config.json'), null, 'no config after the reset (the box was not set up again)');
+});

@@ -26,12 +26,21 @@ export interface Kernel {
 const norm = (name: string) => name.replace(/-/g, '_');
 
 /** The .deb of the kernel package `linux-image-amd64` depends on, downloaded into cacheDir unless it is there. */
-export function fetchKernelDeb(cacheDir: string, log: (s: string) => void): string {
+export function fetchKernelDeb(cacheDir: string, log: (s: string) => void, updated = false): string {
   let pkg: string | null = null;
   try {
     pkg = /Depends: (linux-image-[0-9][^\s]*)/.exec(run('apt-cache', ['depends', 'linux-image-amd64']))?.[1] ?? null;
   } catch {
     pkg = null;
+  }
+  if (!pkg && !updated) {
+    // no package lists yet (a fresh machine): fetch them once
+    try {
+      run('apt-get', ['update', '-qq']);
+      return fetchKernelDeb(cacheDir, log, true);
+    } catch {
+      // offline: fall through to the cache
+    }
   }
   const cached = () =>
     run('sh', ['-c', 'ls -1 "$1"/linux-image-[0-9]*_amd64.deb 2>/dev/null || true', 'sh', cacheDir])
@@ -42,7 +51,14 @@ export function fetchKernelDeb(cacheDir: string, log: (s: string) => void): stri
     const have = cached().find((f) => path.basename(f).startsWith(`${pkg}_`));
     if (have) return have;
     log(`kernel: apt-get download ${pkg} into ${cacheDir}`);
-    run('apt-get', ['download', pkg], { cwd: cacheDir });
+    try {
+      run('apt-get', ['download', pkg], { cwd: cacheDir });
+    } catch (e) {
+      // stale package lists name a kernel the mirror no longer has: refresh them once and ask again
+      if (updated) throw e;
+      run('apt-get', ['update', '-qq']);
+      return fetchKernelDeb(cacheDir, log, true);
+    }
     const got = cached().find((f) => path.basename(f).startsWith(`${pkg}_`));
     if (!got) throw new ImageError(`apt-get download ${pkg} left no .deb in ${cacheDir}`);
     return got;

@@ -68,8 +68,19 @@ export interface BuildOptions {
   kernelDeb?: string | null;
   signingKey?: string | null;
   version: string;
+  /** squashfs compression (default zstd) */
+  compression?: SquashfsCompression;
   log?: (line: string) => void;
 }
+
+export const SQUASHFS_COMPRESSIONS = ['zstd', 'lz4', 'xz', 'gzip'] as const;
+export type SquashfsCompression = (typeof SQUASHFS_COMPRESSIONS)[number];
+const COMPRESSION_ARGS: Record<SquashfsCompression, string[]> = {
+  zstd: ['-comp', 'zstd', '-Xcompression-level', '15'],
+  lz4: ['-comp', 'lz4', '-Xhc'],
+  xz: ['-comp', 'xz'],
+  gzip: ['-comp', 'gzip'],
+};
 
 export interface BuildResult {
   outDir: string;
@@ -139,6 +150,7 @@ export async function resolveInputs(o: BuildOptions): Promise<Inputs> {
   for (const deb of [kernelDeb, ntpDeb]) add('deb', `${path.basename(deb)}:${(await stat(deb)).size}`);
   for (const pkg of ['busybox-static', 'e2fsprogs', 'syslinux', 'syslinux-common', 'squashfs-tools', 'libc6']) add(pkg, debVersion(pkg));
   add('version', o.version);
+  add('compression', o.compression ?? 'zstd');
   add('key', o.signingKey ? await readFile(o.signingKey) : 'generated');
   return { kernelDeb, ntpDeb, hash: h.digest('hex') };
 }
@@ -338,7 +350,7 @@ export async function buildImage(o: BuildOptions, inputs?: Inputs): Promise<Buil
   await stageRootfs(o, stage, k, ntpDir, key.publicPem, key.generated, initrdFiles);
   const rootfs = path.join(work, 'rootfs.squashfs');
   // zstd: close to xz's size, and far cheaper to decompress on a small CPU (the executable is paged in at start)
-  run('mksquashfs', [stage, rootfs, '-noappend', '-comp', 'zstd', '-Xcompression-level', '15', '-all-root', '-no-xattrs', '-no-progress', '-quiet', '-mkfs-time', String(epoch), '-all-time', String(epoch)]);
+  run('mksquashfs', [stage, rootfs, '-noappend', ...COMPRESSION_ARGS[o.compression ?? 'zstd'], '-all-root', '-no-xattrs', '-no-progress', '-quiet', '-mkfs-time', String(epoch), '-all-time', String(epoch)]);
   const rootfsSize = (await stat(rootfs)).size;
   if (rootfsSize > LAYOUT.slotMiB * MiB) throw new ImageError(`the squashfs (${mib(rootfsSize)}) does not fit a ${LAYOUT.slotMiB} MiB slot`);
 
@@ -413,8 +425,11 @@ async function mainCli(): Promise<void> {
       'kernel-deb': { type: 'string' },
       'signing-key': { type: 'string' },
       version: { type: 'string' },
+      'squashfs-comp': { type: 'string', default: 'zstd' },
     },
   });
+  const comp = values['squashfs-comp'] as SquashfsCompression;
+  if (!SQUASHFS_COMPRESSIONS.includes(comp)) throw new ImageError(`--squashfs-comp: "${comp}" is not one of ${SQUASHFS_COMPRESSIONS.join(', ')}`);
   await buildImage({
     exe: path.resolve(values.exe),
     outDir: path.resolve(values.out),
@@ -422,6 +437,7 @@ async function mainCli(): Promise<void> {
     kernelDeb: values['kernel-deb'] ? path.resolve(values['kernel-deb']) : null,
     signingKey: values['signing-key'] ? path.resolve(values['signing-key']) : null,
     version: values.version ?? (await packageVersion()),
+    compression: comp,
   });
 }
 

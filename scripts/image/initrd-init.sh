@@ -82,7 +82,7 @@ if [ "$booted" != "$SLOT" ]; then
   say "WARNING: slot $SLOT did not mount; booted slot $booted instead"
   TRIAL=0
 fi
-say "booting slot $booted$( [ $TRIAL = 1 ] && echo ' (trial: once)')"
+say "booting slot $booted$( [ $TRIAL = 1 ] && echo ' (trial: once)') at $(cut -d' ' -f1 /proc/uptime) s"
 
 mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m tmpfs /newroot/run
 cat > /newroot/run/sebridge-boot.env <<ENV

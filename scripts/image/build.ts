@@ -73,13 +73,15 @@ export interface BuildOptions {
   log?: (line: string) => void;
 }
 
-export const SQUASHFS_COMPRESSIONS = ['zstd', 'lz4', 'xz', 'gzip'] as const;
+export const SQUASHFS_COMPRESSIONS = ['zstd', 'lz4', 'xz', 'gzip', 'none'] as const;
 export type SquashfsCompression = (typeof SQUASHFS_COMPRESSIONS)[number];
 const COMPRESSION_ARGS: Record<SquashfsCompression, string[]> = {
   zstd: ['-comp', 'zstd', '-Xcompression-level', '15'],
   lz4: ['-comp', 'lz4', '-Xhc'],
   xz: ['-comp', 'xz'],
   gzip: ['-comp', 'gzip'],
+  // file data stored as it is (metadata still compressed): for measuring what decompression costs
+  none: ['-comp', 'zstd', '-noD', '-noF'],
 };
 
 export interface BuildResult {
@@ -199,8 +201,7 @@ async function stageRootfs(o: BuildOptions, stage: string, k: Kernel, ntpDir: st
   await place(stage, 'etc/mke2fs.conf', '/etc/mke2fs.conf');
 
   // Modules: the initrd's (so a module the running system asks for is there too) and the system's list.
-  const names = [...(await readModuleList(path.join(HERE, 'initrd-modules'))), ...(await readModuleList(path.join(OVERLAY, 'etc', 'modules')))];
-  const files = [...new Set([...initrdFiles, ...resolveModules(k, names)])];
+  const files = [...new Set([...initrdFiles, ...resolveModules(k, await readModuleList(path.join(OVERLAY, 'etc', 'modules')))])];
   await installModules(k, files, stage);
 
   for (const f of await filesBelow(OVERLAY)) {
@@ -239,7 +240,8 @@ async function stageRootfs(o: BuildOptions, stage: string, k: Kernel, ntpDir: st
   );
 }
 
-async function makeInitrd(k: Kernel, files: string[], out: string, mtime: number): Promise<void> {
+/** `files`: the module load order; the first `early` of them are loaded at once, the rest only when needed. */
+async function makeInitrd(k: Kernel, files: string[], early: number, out: string, mtime: number): Promise<void> {
   const entries: CpioEntry[] = [];
   const dirs = new Set<string>(['bin', 'dev', 'etc', 'proc', 'sys', 'data', 'newroot', 'lib', 'lib/modules']);
   entries.push({ path: 'init', type: 'file', mode: 0o755, data: await readFile(path.join(HERE, 'initrd-init.sh')) });
@@ -256,8 +258,9 @@ async function makeInitrd(k: Kernel, files: string[], out: string, mtime: number
     entries.push({ path: f, type: 'file', mode: 0o644, data: await readFile(path.join(tmp, f)) });
   }
   await rm(tmp, { recursive: true, force: true });
-  const order = files.map((f) => path.basename(f).replace(/\.ko$/, ''));
-  entries.push({ path: 'etc/initrd-modules', type: 'file', mode: 0o644, data: Buffer.from(`${order.join('\n')}\n`) });
+  const names = (list: string[]) => Buffer.from(`${list.map((f) => path.basename(f).replace(/\.ko$/, '')).join('\n')}\n`);
+  entries.push({ path: 'etc/initrd-modules', type: 'file', mode: 0o644, data: names(files.slice(0, early)) });
+  entries.push({ path: 'etc/initrd-modules-late', type: 'file', mode: 0o644, data: names(files.slice(early)) });
   for (const d of dirs) entries.push({ path: d, type: 'dir', mode: 0o755 });
   await writeFile(out, cpioNewc(entries, mtime));
 }
@@ -345,7 +348,9 @@ export async function buildImage(o: BuildOptions, inputs?: Inputs): Promise<Buil
   run('dpkg-deb', ['-x', inp.ntpDeb, ntpDir]);
   log(`kernel ${k.release} (${path.basename(k.deb)})`);
 
-  const initrdFiles = resolveModules(k, await readModuleList(path.join(HERE, 'initrd-modules')));
+  const initrdEarly = resolveModules(k, await readModuleList(path.join(HERE, 'initrd-modules')));
+  const initrdLate = resolveModules(k, await readModuleList(path.join(HERE, 'initrd-modules-late'))).filter((f) => !initrdEarly.includes(f));
+  const initrdFiles = [...initrdEarly, ...initrdLate];
   const stage = path.join(work, 'rootfs');
   await stageRootfs(o, stage, k, ntpDir, key.publicPem, key.generated, initrdFiles);
   const rootfs = path.join(work, 'rootfs.squashfs');
@@ -355,7 +360,7 @@ export async function buildImage(o: BuildOptions, inputs?: Inputs): Promise<Buil
   if (rootfsSize > LAYOUT.slotMiB * MiB) throw new ImageError(`the squashfs (${mib(rootfsSize)}) does not fit a ${LAYOUT.slotMiB} MiB slot`);
 
   const initrd = path.join(work, 'initrd.img');
-  await makeInitrd(k, initrdFiles, initrd, epoch);
+  await makeInitrd(k, initrdFiles, initrdEarly.length, initrd, epoch);
   const vmlinuz = path.join(work, 'vmlinuz');
   await copyFile(k.vmlinuz, vmlinuz);
   const bootPart = await makeBootPartition(work, vmlinuz, initrd, partitionOffsets().boot / SECTOR);

@@ -16,10 +16,14 @@ rescue() {
   exec sh
 }
 
-# Drivers and file systems, in the order the build resolved them through modules.dep.
-while read -r m; do
-  [ -n "$m" ] && modprobe -q "$m" 2>/dev/null
-done < /etc/initrd-modules
+# Drivers and file systems, in the order the build resolved them through modules.dep; the rarer disk controllers
+# (IDE, USB, SD/eMMC) only when the disk is not there after the common ones.
+load() {
+  while read -r m; do
+    [ -n "$m" ] && modprobe -q "$m" 2>/dev/null
+  done < "$1"
+}
+load /etc/initrd-modules
 
 # The disk: the partition labelled SEBOOT (FAT) or SEDATA (ext4). Block devices appear asynchronously.
 disk_of() { # /dev/vda1 -> /dev/vda, /dev/nvme0n1p1 -> /dev/nvme0n1p, /dev/mmcblk0p1 -> /dev/mmcblk0p
@@ -28,6 +32,7 @@ disk_of() { # /dev/vda1 -> /dev/vda, /dev/nvme0n1p1 -> /dev/nvme0n1p, /dev/mmcbl
 DISK=
 i=0
 while [ $i -lt 100 ]; do
+  [ $i = 10 ] && load /etc/initrd-modules-late
   for label in SEBOOT SEDATA; do
     dev=$(findfs "LABEL=$label" 2>/dev/null) || continue
     base=$(disk_of "$dev")

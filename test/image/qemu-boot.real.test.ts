@@ -398,3 +398,29 @@ serial('A/B slots: a one-shot try of slot B boots B once; without confirmation t
   await v2.kill();
   t.pass();
 });
+
+serial('a data partition damaged behind the file system\'s back: crash loop → reboot → the boot\'s e2fsck repairs it', async (t) => {
+  t.timeout(400_000);
+  await vm?.kill();
+  // Clear the inode of the web key: its directory entry now points at a deleted inode, and the superblock still
+  // says "clean", so only the kernel notices (EXT4-fs error) when sebridge opens the file.
+  const p = partitionOffsets();
+  const part = dataPartitionCopy();
+  const r = spawnSync('debugfs', ['-w', '-R', 'clri /sebridge/web-key.pem', part], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  await sh(['dd', `if=${part}`, `of=${disk}`, 'bs=1M', `seek=${p.data / 1048576}`, 'conv=notrunc', 'status=none']);
+
+  const v = await powerOn();
+  await v.waitFor(/EXT4-fs error/, 120_000, 'the kernel noticing the damage');
+  await v.waitFor(/data partition \/dev\/vda4 reports errors: rebooting/, 180_000, 'the supervisor rebooting for a file system check');
+  t.not(await v.exited(60_000), null, 'the box rebooted by itself');
+  t.log(`power-on → reboot for the check: ${v.since().toFixed(1)} s`);
+
+  const v2 = await powerOn();
+  const { fingerprint: fp } = await apiOf(v2);
+  t.notRegex(v2.console.text(), /RE-MAKING|EXT4-fs error/, 'repaired, not re-made, and no errors any more');
+  await v2.kill();
+  t.log(`after the repair: a new web certificate (the key was lost): ${fp.slice(0, 11)}…`);
+  t.is(dataFile('/boot/active')?.trim(), 'a', 'the rest of the partition is still there');
+  t.truthy(dataFile('/sebridge/web-key.pem'), 'a new web key was written');
+});

@@ -49,6 +49,8 @@ export async function cachedImage(): Promise<CachedImage> {
   const all = readdirSync(images).filter((d) => existsSync(join(images, d, 'manifest.json')));
   all.sort((a, b) => statSync(join(images, b, 'manifest.json')).mtimeMs - statSync(join(images, a, 'manifest.json')).mtimeMs);
   for (const old of all.slice(KEEP)) if (join(images, old) !== dir) rmSync(join(images, old), { recursive: true, force: true });
+  // what a killed build left (its work and staging directories)
+  for (const e of readdirSync(images)) if (/\.(work|new)$/.test(e)) rmSync(join(images, e), { recursive: true, force: true });
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { kernel: string; sizes: Record<string, number> };
   const base = `sebridge-${version}-x86_64`;
   return {

@@ -11,7 +11,7 @@ import type { ApiContext } from './api/context.ts';
 import { hashPassword, passwordRuleViolation, verifyPassword } from './auth/password-hash.ts';
 import { startWebServer } from './web/server.ts';
 import type { WebServer } from './web/server.ts';
-import { HealthMonitor } from './health/index.ts';
+import { HealthMonitor, SYSTEM_CHECK_INTERVAL_SEC } from './health/index.ts';
 import type { HealthInputs } from './health/index.ts';
 import { LoopDelayMonitor, TrafficHistory } from './metrics/index.ts';
 import { SystemInfo } from './system/index.ts';
@@ -201,6 +201,10 @@ export class Daemon {
         history: () => this.#health.tracker.history().map((h) => {
           const w = this.#health.tracker.warnable(h.code);
           return { ...h, time: new Date(h.time), severity: w.severity };
+        }),
+        resources: () => ({
+          intervalSec: SYSTEM_CHECK_INTERVAL_SEC,
+          points: this.#health.resources.points().map((p) => ({ ...p, time: new Date(p.time) })),
         }),
       },
       logs: {

@@ -122,6 +122,20 @@ export interface HealthEvent {
   Text_utf: string;
 }
 
+export interface ResourcePoint {
+  Time_dt: string;
+  CpuPercent_u32: number;
+  MemoryPercent_u32: number;
+  DiskPercent_u32: number;
+  TemperatureKnown_bool: boolean;
+  TemperatureC_u32: number;
+}
+
+export interface ResourceHistory {
+  Interval_u32: number;
+  PointList: ResourcePoint[];
+}
+
 export interface HealthSettings {
   WebhookUrl_str: string;
   CpuWarnPercent_u32: number;

@@ -79,7 +79,12 @@ export interface ApiContext {
   hashAdminPassword(password: string): Promise<string>;
   /** A one-shot real login to a server, then a clean logout (the "Test connection" button). */
   testLogin(options: CascadeOptions): Promise<TestLoginResult>;
-  health?: { warnings(): HealthWarningView[]; history(): HealthEventView[] };
+  health?: {
+    warnings(): HealthWarningView[];
+    history(): HealthEventView[];
+    /** The system checks' readings, oldest first (temperature null where the board has no sensor). */
+    resources(): { intervalSec: number; points: Array<{ time: Date; cpuPercent: number; memPercent: number; diskPercent: number; temperatureC: number | null }> };
+  };
   logs?: { query(q: { minLevel: string; text: string; max: number }): LogEntryView[] };
   metrics?: {
     history(cascade: string): { intervalSec: number; points: TrafficPoint[] };

@@ -549,6 +549,15 @@ export class FakeDaemon {
       }
       case 'GetHealthHistory':
         return { EventList: this.healthEvents };
+      case 'GetHealthResourceHistory': {
+        // Ten readings 30 s apart ending now; the CPU climbs past the default 90 % threshold at the end.
+        const now = Date.now();
+        const PointList = Array.from({ length: 10 }, (_, i) => ({
+          Time_dt: new Date(now - (9 - i) * 30_000).toISOString(), CpuPercent_u32: 10 + i * 10, MemoryPercent_u32: 42,
+          DiskPercent_u32: 7, TemperatureKnown_bool: true, TemperatureC_u32: 48 + i,
+        }));
+        return { Interval_u32: 30, PointList };
+      }
       case 'GetHealthSettings':
         return { ...this.healthSettings };
       case 'SetHealthSettings': {

@@ -7,7 +7,7 @@
  * online, traffic running) that nothing grows: RSS within 8 MiB of the first cycle's, the same number of file
  * descriptors, sockets and timers; and that iperf3 traffic came back in every cycle.
  *
- *   flock /tmp/sebridge-heavy.lock node scripts/soak.ts [--minutes 30] [--restart-every 5] [--sample 10]
+ *   flock /tmp/sebridge-heavy.lock node scripts/soak.ts [--minutes 30] [--restart-every 5] [--sample 10] [--mbit N]
  *
  * Root, the Debian softether-vpnserver and iperf3 needed (as for test/bridge). Builds nothing: run `npm run build`
  * first (the sebridge command runs from dist/).
@@ -22,7 +22,7 @@ import { iperfClient, startIperfServer } from '../test/bridge/iperf.ts';
 import { sleep } from '../test/bridge/lab.ts';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string' }, 'restart-every': { type: 'string' }, sample: { type: 'string' } },
+  options: { minutes: { type: 'string' }, 'restart-every': { type: 'string' }, sample: { type: 'string' }, mbit: { type: 'string' } },
 });
 const num = (flag: string, v: string | undefined, dflt: number, min: number, max: number) => {
   const n = v === undefined ? dflt : Number(v);
@@ -32,6 +32,8 @@ const num = (flag: string, v: string | undefined, dflt: number, min: number, max
 const minutes = num('minutes', values.minutes, 30, 0.5, 240);
 const restartEveryMin = num('restart-every', values['restart-every'], 5, 0.25, 60);
 const sampleS = num('sample', values.sample, 10, 1, 300);
+// 0 = as fast as it goes; a cap lets the soak share a machine without starving it (leaks do not need full speed)
+const mbit = num('mbit', values.mbit, 0, 0, 100_000);
 
 interface Sample {
   t: number;
@@ -121,7 +123,7 @@ try {
   const traffic = (async () => {
     for (let i = 0; !stopTraffic; i++) {
       try {
-        const r = await iperfClient(e2e.nsA, e2e.b.v4, port, 10, i % 2 === 1);
+        const r = await iperfClient(e2e.nsA, e2e.b.v4, port, 10, i % 2 === 1, mbit || undefined);
         iperfRuns++;
         iperfMbit += r.mbps;
         runsThisCycle++;

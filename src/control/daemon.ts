@@ -5,6 +5,8 @@ import type { AppConfig } from './config/types.ts';
 import { Supervisor } from './supervisor.ts';
 import type { SystemLayer } from './system-layer.ts';
 import { LinuxSystem } from './linux-system.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
+import type { InstanceLock } from './instance-lock.ts';
 import { createDispatch } from './api/table.ts';
 import { apiError, ERR } from './api/errors.ts';
 import type { ApiContext } from './api/context.ts';
@@ -48,6 +50,7 @@ export class Daemon {
   readonly startedAt: number;
   log!: ControlLog;
   config!: ConfigStore;
+  #lock: InstanceLock | null = null;
   supervisor!: Supervisor;
   web!: WebServer;
   #logger!: LogSystem;
@@ -81,6 +84,7 @@ export class Daemon {
   async #start(): Promise<void> {
     const o = this.options;
     await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+    this.#lock = await acquireInstanceLock(o.dataDir);
     await mkdir(o.runtimeDir, { recursive: true, mode: 0o700 });
     // Logs live on the RAM disk (flash wear), a few rotated files of 256 KiB; the foreground daemon also prints them.
     this.#logger = createLogger({
@@ -278,6 +282,8 @@ export class Daemon {
     await (this.config as ConfigStore | undefined)?.close?.();
     this.log?.info({ object: 'daemon' }, 'stopped');
     await this.#logger?.close();
+    await this.#lock?.release();
+    this.#lock = null;
   }
 }
 

@@ -4,7 +4,7 @@
  * and restarted every few minutes. Samples the sebridge process from outside (/proc: RSS, anonymous RSS, open file
  * descriptors, sockets) and from inside (scripts/soak-probe.mjs, preloaded: active handles by type, i.e. timers and
  * sockets, V8 heap), prints the curve and checks at the same point of every cycle (just before each restart:
- * online, traffic running) that nothing grows: RSS within 8 MiB of the first cycle's, the same number of file
+ * online, traffic running) that nothing grows: each cycle's median RSS within 8 MiB of the first cycle's, the same number of file
  * descriptors, sockets and timers; and that iperf3 traffic came back in every cycle.
  *
  *   flock /tmp/sebridge-heavy.lock node scripts/soak.ts [--minutes 30] [--restart-every 5] [--sample 10] [--mbit N]
@@ -177,8 +177,19 @@ try {
   const points = samples.filter((s) => s.phase === 'before-restart');
   const first = points[0]!;
   const problems: string[] = [];
+  // RSS: one sample moves by up to ~8 MiB within a cycle under traffic (buffers in flight, GC timing), so single
+  // samples cannot tell a leak from noise. Compare each cycle's median of its traffic samples (from 30 s after
+  // the cycle's start) with the first cycle's: a leak shows as medians that keep climbing.
+  const cycleMs = restartEveryMin * 60;
+  const medians: number[] = [];
+  for (let c = 0; c * cycleMs < minutes * 60; c++) {
+    const xs = samples.filter((x) => x.phase === 'traffic' && x.t >= c * cycleMs + 30 && x.t < (c + 1) * cycleMs).map((x) => x.rssMiB).sort((a, b) => a - b);
+    if (xs.length > 0) medians.push(xs[Math.floor(xs.length / 2)]!);
+  }
+  medians.forEach((m, i) => {
+    if (i > 0 && m - medians[0]! > 8) problems.push(`RSS median of cycle ${i + 1} ${m.toFixed(1)} MiB, first cycle ${medians[0]!.toFixed(1)} MiB`);
+  });
   for (const p of points.slice(1)) {
-    if (p.rssMiB - first.rssMiB > 8) problems.push(`RSS ${first.rssMiB.toFixed(1)} -> ${p.rssMiB.toFixed(1)} MiB at ${p.t.toFixed(0)} s`);
     if (p.fds !== first.fds) problems.push(`file descriptors ${first.fds} -> ${p.fds} at ${p.t.toFixed(0)} s`);
     if (p.sockets !== first.sockets) problems.push(`sockets ${first.sockets} -> ${p.sockets} at ${p.t.toFixed(0)} s`);
     if (p.timers !== first.timers) problems.push(`timers ${first.timers} -> ${p.timers} at ${p.t.toFixed(0)} s`);
@@ -197,7 +208,7 @@ try {
         restarts,
         restartEveryMin,
         iperf: { runs: iperfRuns, failedOrCut: iperfFailures, avgMbit: iperfRuns ? +(iperfMbit / iperfRuns).toFixed(1) : 0, errors: Object.fromEntries(iperfErrors), runsPerCycle },
-        rssMiB: { first: +first.rssMiB.toFixed(1), peak: +peak.toFixed(1), last: +points.at(-1)!.rssMiB.toFixed(1) },
+        rssMiB: { first: +first.rssMiB.toFixed(1), peak: +peak.toFixed(1), last: +points.at(-1)!.rssMiB.toFixed(1), cycleMedians: medians.map((m) => +m.toFixed(1)) },
         beforeEachRestart: points.map((p) => ({ t: Math.round(p.t), rssMiB: +p.rssMiB.toFixed(1), anonMiB: +p.anonMiB.toFixed(1), fds: p.fds, sockets: p.sockets, timers: p.timers })),
         stopMs: Math.round(exit.ms),
         verdict,

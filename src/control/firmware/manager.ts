@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ChunkReader } from './chunk-reader.ts';
 import { FirmwareError, NO_SLOTS_TEXT, type FirmwareErrorReason } from './errors.ts';
 import {
-  compareVersions, firmwareArch, isVersion, LENGTH_BYTES, MAGIC, MAX_HEADER_BYTES, parseHeader, SIGNATURE_BYTES,
+  compareVersions, firmwareArch, isVersion, LENGTH_BYTES, MAGIC, MAX_HEADER_BYTES, MAX_ROOTFS_BYTES, parseHeader, SIGNATURE_BYTES,
   type FirmwareHeader,
 } from './format.ts';
 import { findSigner, loadTrustedKeys } from './keys.ts';
@@ -216,6 +216,21 @@ export class FirmwareManager {
       ...base, hasSlots: true, noSlotsReason: null, slot: env.slot, slotDev: env.slotDev, activeSlot, trial: env.trial,
       pendingSlot, otherSlot: other, otherDev: env.otherDev, current, other: otherRec,
     };
+  }
+
+  /**
+   * The largest firmware file that could fit the other slot (its size plus the largest header), for refusing an
+   * oversized upload before its body is read. Without slots (or an unreadable size): the format's own limit.
+   */
+  async maxUploadBytes(): Promise<number> {
+    const overhead = MAGIC.length + LENGTH_BYTES + MAX_HEADER_BYTES + SIGNATURE_BYTES;
+    try {
+      const env = await this.#bootEnv();
+      const capacity = await (this.#o.deviceCapacity ?? deviceCapacity)(env.otherDev);
+      return Math.min(capacity, MAX_ROOTFS_BYTES) + overhead;
+    } catch {
+      return MAX_ROOTFS_BYTES + overhead;
+    }
   }
 
   /**

@@ -129,7 +129,6 @@ export class FirmwareManager {
   #rebootTimer: NodeJS.Timeout | null = null;
 
   constructor(o: FirmwareOptions) {
-    if (!isVersion(o.version)) throw new Error(`firmware: the running version ${JSON.stringify(o.version)} is not MAJOR.MINOR.PATCH[-pre]`);
     this.#o = o;
     this.#bootEnvPath = o.bootEnvPath ?? FIRMWARE_DEFAULTS.bootEnvPath;
     this.#bootDir = o.bootDir ?? FIRMWARE_DEFAULTS.bootDir;
@@ -302,7 +301,10 @@ export class FirmwareManager {
     if (header.kernel !== this.#kernel) {
       throw new FirmwareError('kernel', `the file was built for kernel ${header.kernel}, this system runs ${this.#kernel} (the slot's kernel modules must match the kernel, which an upgrade does not replace)`);
     }
-    const order = compareVersions(header.version, this.#o.version);
+    if (!isVersion(this.#o.version) && !force) {
+      throw new FirmwareError('version', `the running version ${JSON.stringify(this.#o.version)} is not MAJOR.MINOR.PATCH, so ${header.version} cannot be compared with it; install it with force`);
+    }
+    const order = isVersion(this.#o.version) ? compareVersions(header.version, this.#o.version) : 0;
     if (order < 0 && !force) {
       throw new FirmwareError('version', `the file holds ${header.version}, older than the running ${this.#o.version}; a downgrade must be asked for explicitly (force)`);
     }
@@ -391,6 +393,13 @@ export class FirmwareManager {
       });
     }, delay);
     return ready;
+  }
+
+  /** This boot is a trial that nobody has confirmed yet (the daemon then checks its own API and confirms). */
+  async trialPending(): Promise<boolean> {
+    const env = await readBootEnv(this.#bootEnvPath).catch(() => null);
+    if (!env?.trial) return false;
+    return (await readSlotFile(this.#activePath).catch(() => null)) !== env.slot;
   }
 
   /**

@@ -161,6 +161,7 @@ export class Daemon {
       this.log.warn({ object: 'setup' }, 'no admin password yet: open the web UI to set one (nothing else is reachable until then)');
     }
     await this.#confirmTrialBoot();
+    await this.firmware.recordRunningSlot().catch((e: Error) => this.log.warn({ object: 'firmware' }, `could not record the running slot's version: ${e.message}`));
   }
 
   /**

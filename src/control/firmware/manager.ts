@@ -421,6 +421,22 @@ export class FirmwareManager {
     return 'confirmed';
   }
 
+  /**
+   * Remember which version runs in the booted slot (once: when no record says so yet, e.g. the first boot of a
+   * freshly written image), so that after an upgrade the page can say what the other slot holds.
+   */
+  async recordRunningSlot(): Promise<boolean> {
+    const env = await readBootEnv(this.#bootEnvPath).catch(() => null);
+    if (!env) return false;
+    const rec = await readSlotRecord(this.#bootDir, env.slot);
+    if (rec && rec.version === this.#o.version) return false;
+    await writeSlotRecord(this.#bootDir, env.slot, {
+      version: this.#o.version, arch: this.#arch ?? '', kernel: this.#kernel, rootfsSize: 0, rootfsSha256: '', created: '', signedBy: '',
+      writtenAt: '',
+    });
+    return true;
+  }
+
   /** Stops a pending reboot timer (daemon shutdown). An upload in flight ends when its connection closes. */
   close(): void {
     if (this.#rebootTimer) clearTimeout(this.#rebootTimer);

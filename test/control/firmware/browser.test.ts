@@ -160,6 +160,7 @@ test('firmware page: refused file, verified file, apply and reboot, the new vers
   t.regex((await outcome.textContent()) ?? '', /The upgrade worked: firmware 1\.3\.0 is running from slot B and is confirmed/);
   t.is(await page.locator('[data-k="version"]').first().textContent(), '1.3.0');
   t.regex((await page.locator('[data-k="trial"]').textContent()) ?? '', /trial boot, confirmed/);
+  t.regex((await page.locator('[data-k="other"]').textContent()) ?? '', /^1\.2\.0 \(ran from it before\)$/, 'the previous version is known to be in slot A');
   t.is(await sys.activeFile(), 'b\n', 'the daemon confirmed the trial boot');
   t.is(sys.reboots.length, 1);
   await shot(page, '06-after-reboot');

@@ -248,3 +248,14 @@ test('a failing reboot hook is reported; try stays for the next restart', async 
   t.is(await sys.tryFile(), 'b\n');
   t.regex(sys.manager.progress().error ?? '', /reboot failed \(no reboot here\)/);
 });
+
+test('the running slot\'s version is recorded once, so the other slot is known after an upgrade', async (t) => {
+  const sys = await makeSystem(t);
+  t.true(await sys.manager.recordRunningSlot());
+  t.false(await sys.manager.recordRunningSlot(), 'nothing written when the record already says so (flash wear)');
+  const rec = JSON.parse(await readFile(join(sys.bootDir, 'slot-a.json'), 'utf8'));
+  t.like(rec, { version: '1.2.0', kernel: KERNEL, rootfsSha256: '' });
+  t.like((await sys.manager.info()).current, { version: '1.2.0' });
+  const none = await makeSystem(t, { env: null });
+  t.false(await none.manager.recordRunningSlot());
+});

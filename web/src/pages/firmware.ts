@@ -45,9 +45,11 @@ function renderInstalled(info: FirmwareInfo): Child {
     ];
   }
   const trial = !info.Trial_bool ? 'no (normal boot)' : info.TrialConfirmed_bool ? 'trial boot, confirmed' : 'trial boot, not confirmed yet';
-  const other = info.OtherVersion_str
-    ? `${info.OtherVersion_str} (written ${dateTime(info.OtherWritten_dt)})`
-    : 'unknown (not written by this appliance\'s upgrade)';
+  const other = !info.OtherVersion_str
+    ? 'unknown (not written by this appliance\'s upgrade)'
+    : info.OtherSha256_str
+      ? `${info.OtherVersion_str} (written ${dateTime(info.OtherWritten_dt)})`
+      : `${info.OtherVersion_str} (ran from it before)`;
   return kv([
     ['Version', info.Version_str, 'version'],
     ['Running from', `${slotName(info.Slot_str)} (${info.SlotDevice_str})`, 'slot'],

@@ -288,7 +288,8 @@ async function firmwareUpload(ctx: Ctx, deps: RouteDeps): Promise<void> {
   const body: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) };
   try {
     const result = await deps.firmware.upload(body, { force, length });
-    send(ctx, jsonReply(200, { ok: true, ...result }));
+    // Closed after the answer: Node's request-timeout handling may have detached its error handler from this socket.
+    send(ctx, jsonReply(200, { ok: true, ...result }, { Connection: 'close' }));
   } catch (e) {
     const reason = (e as { reason?: FirmwareErrorReason }).reason;
     if (!reason || !(reason in UPLOAD_STATUS)) throw e;

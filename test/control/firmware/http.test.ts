@@ -199,3 +199,15 @@ test('one at a time over HTTP: a second upload while one streams is refused 409 
   await secondDone;
   t.is(await first, 200);
 });
+
+test('?force=1 allows an older version; without it the upload is refused as a downgrade', async (t) => {
+  const { sys, h } = await start(t);
+  const older = firmware(ROOTFS, sys.key, { version: '1.1.0' });
+  const refused = await upload(h.port, older);
+  t.is(refused.status, 422);
+  t.like(refused.json(), { ok: false, reason: 'version' });
+  t.true((await readFile(sys.slotB)).equals(OLD_B));
+  const forced = await upload(h.port, older, PW, '/firmware/upload?force=1');
+  t.is(forced.status, 200, forced.body);
+  t.like(forced.json(), { ok: true, version: '1.1.0', downgrade: true });
+});

@@ -140,9 +140,15 @@ export const firmwarePage: Page = async (ctx) => {
     const canUpload = i.HasSlots_bool && i.UploadPhase_str !== 'applying';
     uploadBtn.disabled = !canUpload || abortUpload !== null;
     if (!i.HasSlots_bool) status.textContent = 'Firmware upgrades need the appliance image (two system slots); this system has none.';
-    if (abortUpload === null && i.UploadPhase_str === 'ready') {
+    if (abortUpload !== null) return;
+    if (i.UploadPhase_str === 'ready') {
       replace(result, renderVerified(i));
       applyBtn.hidden = false;
+    } else if (i.UploadPhase_str === 'applying') {
+      status.textContent = `Firmware ${i.UploadVersion_str} is applied; the appliance is about to reboot.`;
+    } else if (i.UploadPhase_str === 'failed' && !result.hasChildNodes()) {
+      // The last upload (perhaps by a script) was refused: say why until the next one.
+      replace(result, renderRefused(i.UploadReason_str, i.UploadError_utf));
     }
   }
 
@@ -154,8 +160,10 @@ export const firmwarePage: Page = async (ctx) => {
     form],
   );
   showState(info);
+  let rebooting = false;
   ctx.poll(10, async () => {
-    if (abortUpload === null) showState(await ctx.api.call<FirmwareInfo>('GetFirmwareInfo'));
+    // Not while a transfer runs (it polls itself) or while the appliance reboots (it is expected to be away).
+    if (abortUpload === null && !rebooting) showState(await ctx.api.call<FirmwareInfo>('GetFirmwareInfo'));
   });
 
   async function onUpload(ev: SubmitEvent): Promise<void> {
@@ -254,6 +262,7 @@ export const firmwarePage: Page = async (ctx) => {
       setFormError(form, err instanceof Error ? err.message : String(err));
       return;
     }
+    rebooting = true;
     sessionStorage.setItem(EXPECT_KEY, JSON.stringify({ version: v, slot, from: info.Version_str } satisfies Expectation));
     setReturnTo('#/firmware');
     applyBtn.hidden = true;
@@ -283,6 +292,7 @@ export const firmwarePage: Page = async (ctx) => {
       // Still the old process: the reboot itself may have failed.
       const i = await c.api.call<FirmwareInfo>('GetFirmwareInfo').catch(() => null);
       if (i?.UploadPhase_str === 'failed') {
+        rebooting = false;
         sessionStorage.removeItem(EXPECT_KEY);
         status.textContent = '';
         replace(result, renderRefused(i.UploadReason_str, i.UploadError_utf));

@@ -172,7 +172,7 @@ export class FirmwareManager {
   async #requireConfirmed(env: BootEnv): Promise<void> {
     const active = await this.#readSlotFileOr(this.#activePath, 'a');
     if (active !== env.slot) {
-      throw new FirmwareError('not-confirmed', `this system runs slot ${env.slot} on trial and the confirmed one is ${active}; writing slot ${otherSlot(env.slot)} would destroy the fallback (restart the daemon so it confirms this boot, or reboot into ${active})`);
+      throw new FirmwareError('not-confirmed', `this system runs slot ${env.slot}${env.trial ? ' on trial' : ''} but the confirmed slot is ${active}; writing slot ${otherSlot(env.slot)} would destroy the fallback (restart the daemon so it confirms this boot, or reboot into ${active})`);
     }
   }
 

@@ -220,7 +220,7 @@ test('an existing try is removed before the slot it names is overwritten', async
 test('trial boot: confirmTrialBoot writes active = the booted slot; until then uploads are refused', async (t) => {
   const sys = await makeSystem(t, { env: { SLOT: 'b', ACTIVE: 'a', TRIAL: '1' }, active: 'a' });
   await sys.writeEnv({ SLOT: 'b', ACTIVE: 'a', TRIAL: '1', SLOT_DEV: sys.slotB, OTHER_DEV: sys.slotA });
-  await refused(t, sys, firmware(ROOTFS, sys.key), 'not-confirmed', /runs slot b on trial and the confirmed one is a; writing slot a would destroy the fallback/);
+  await refused(t, sys, firmware(ROOTFS, sys.key), 'not-confirmed', /runs slot b on trial but the confirmed slot is a; writing slot a would destroy the fallback/);
   t.like(await sys.manager.info(), { trial: true, trialConfirmed: false, activeSlot: 'a' });
   t.is(await sys.manager.confirmTrialBoot(), 'confirmed');
   t.is(await sys.activeFile(), 'b\n');

@@ -33,14 +33,15 @@ list="${work}/list"
 } > "$list"
 
 # The program interpreter at the path the ELF names (e.g. /lib64/ld-linux-x86-64.so.2), then the NEEDED
-# libraries, transitively, into /lib.
+# libraries, transitively, into /lib. A static busybox has neither.
 interp=$("$readelf" -l "${TARGET_DIR}/bin/busybox" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-[ -n "$interp" ] || die "busybox has no program interpreter (a static busybox needs no libraries: not handled)"
-idir=$(dirname "$interp")
-[ "$idir" = /lib ] || echo "dir ${idir} 0755 0 0" >> "$list"
-echo "file ${interp} $(readlink -f "${TARGET_DIR}${interp}") 0755 0 0" >> "$list"
-
-todo="${TARGET_DIR}/bin/busybox"
+todo=""
+if [ -n "$interp" ]; then
+	# As in Buildroot's root: everything in /lib, and /lib64 (where x86_64's interpreter is named) a link to it.
+	[ "$(dirname "$interp")" = /lib ] || echo "slink $(dirname "$interp") lib 0777 0 0" >> "$list"
+	echo "file /lib/$(basename "$interp") $(readlink -f "${TARGET_DIR}${interp}") 0755 0 0" >> "$list"
+	todo="${TARGET_DIR}/bin/busybox"
+fi
 seen=" "
 while [ -n "$todo" ]; do
 	next=""
@@ -48,7 +49,7 @@ while [ -n "$todo" ]; do
 		for lib in $("$readelf" -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 			case "$seen" in *" $lib "*) continue ;; esac
 			seen="${seen}${lib} "
-			[ "/lib/${lib}" = "$interp" ] || [ "${idir}/${lib}" = "$interp" ] && continue
+			[ "$lib" != "$(basename "$interp")" ] || continue
 			src=""
 			for d in lib usr/lib lib64 usr/lib64; do
 				if [ -e "${TARGET_DIR}/${d}/${lib}" ]; then

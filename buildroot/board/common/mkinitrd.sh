@@ -29,6 +29,8 @@ list="${work}/list"
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	echo "file /init ${INIT} 0755 0 0"
 	echo "file /bin/busybox ${TARGET_DIR}/bin/busybox 0755 0 0"
+	# /init is a #!/bin/sh script: the shell must be there before it installs the applet links
+	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /etc/initrd-modules ${work}/initrd-modules 0644 0 0"
 } > "$list"
 

@@ -16,30 +16,46 @@ built=$(find "${BUILD_DIR}" -maxdepth 3 -path "${BUILD_DIR}/sebridge-*/dist/sebr
 [ "$(sha256sum < "$exe")" = "$(sha256sum < "$built")" ] ||
 	die "${exe} differs from ${built}: was it stripped? (BR2_STRIP_EXCLUDE_FILES must name sebridge)"
 
-# Mount points of the read-only root (the squashfs cannot grow them at run time). Logs live on the RAM disk.
-mkdir -p "${TARGET}/data"
-rm -rf "${TARGET}/var/log"
-ln -s ../run/log "${TARGET}/var/log"
+# Mount points of the read-only root (the squashfs cannot grow them at run time), and the writable places moved
+# to the RAM disk, as scripts/image/ lays out its root: logs in /run/log, OpenNTPD's drift file under
+# /run/openntpd (Buildroot's OpenNTPD keeps it in /var/db; its privilege-separation chroot is /var/empty).
+mkdir -p "${TARGET}/data" "${TARGET}/var/empty" "${TARGET}/etc/sebridge/firmware-keys"
+chmod 0755 "${TARGET}/var/empty"
+for l in var/log:../run/log var/db:../run/openntpd/db; do
+	rm -rf "${TARGET:?}/${l%%:*}"
+	ln -s "${l#*:}" "${TARGET}/${l%%:*}"
+done
 
-# What this build is. The firmware file records the same version; the daemon shows it.
+# What this build is (the same fields as scripts/image/'s build-info). The firmware file made from this root
+# records the same version and kernel release (docs/firmware.md).
 version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$(dirname "$built")/../package.json" | head -n 1)
 [ -n "$version" ] || die "no version in the sebridge package's package.json"
-mkdir -p "${TARGET}/etc/sebridge/firmware-keys"
+release=$(find "${BUILD_DIR}" -maxdepth 4 -path "${BUILD_DIR}/linux-*/include/config/kernel.release" -type f | head -n 1)
+[ -n "$release" ] || die "no include/config/kernel.release in ${BUILD_DIR}/linux-*: is the kernel built?"
+case "$(od -An -tu1 -j18 -N1 "$exe" | tr -d ' ')" in
+183) arch=aarch64 ;;
+62) arch=x86_64 ;;
+*) die "${exe}: neither an x86_64 nor an aarch64 ELF file" ;;
+esac
 echo "$version" > "${TARGET}/etc/sebridge/version"
 
-# Trusted firmware signing key(s): SEBRIDGE_FIRMWARE_PUBKEY in make's environment names a PEM (SPKI) public key.
-# Without one the image trusts no firmware file, so every upgrade is refused until a key is installed.
-keynote="firmware signing key: none (upgrades are refused)"
+# Trusted firmware signing key: SEBRIDGE_FIRMWARE_PUBKEY in make's environment names a PEM (SPKI) Ed25519 public
+# key. Without one the image trusts no firmware file, so every upgrade is refused until a key is installed.
+rm -f "${TARGET}/etc/sebridge/firmware-keys/release.pub"
 if [ -n "${SEBRIDGE_FIRMWARE_PUBKEY:-}" ]; then
 	grep -q -- '-----BEGIN PUBLIC KEY-----' "${SEBRIDGE_FIRMWARE_PUBKEY}" ||
 		die "SEBRIDGE_FIRMWARE_PUBKEY=${SEBRIDGE_FIRMWARE_PUBKEY} is not a PEM public key"
 	install -m 0644 "${SEBRIDGE_FIRMWARE_PUBKEY}" "${TARGET}/etc/sebridge/firmware-keys/release.pub"
-	keynote="firmware signing key: $(basename "${SEBRIDGE_FIRMWARE_PUBKEY}")"
+	keynote="release ($(basename "${SEBRIDGE_FIRMWARE_PUBKEY}"))"
 else
+	keynote="none (SEBRIDGE_FIRMWARE_PUBKEY was not set: every firmware upgrade is refused)"
 	echo "sebridge post-build: WARNING: SEBRIDGE_FIRMWARE_PUBKEY is not set: this image will refuse every firmware upgrade" >&2
 fi
 {
-	echo "sebridge ${version}"
-	echo "built by Buildroot ${BR2_VERSION_FULL:-?}, board $(basename "$2")"
-	echo "$keynote"
+	echo "VERSION=${version}"
+	echo "ARCH=${arch}"
+	echo "KERNEL=$(cat "$release")"
+	echo "BUILDROOT=${BR2_VERSION_FULL:-?}"
+	echo "BOARD=$(basename "$2")"
+	echo "SIGNING_KEY=${keynote}"
 } > "${TARGET}/etc/sebridge/build-info"

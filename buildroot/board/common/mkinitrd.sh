@@ -3,7 +3,8 @@
 # /init (it picks the boot slot); busybox and the shared libraries it needs come from TARGET_DIR, found through
 # their ELF headers. The kernel has every driver the initrd needs built in (board/common/linux.fragment), so the
 # initrd carries no modules and an empty /etc/initrd-modules. The archive is made by the kernel's own
-# gen_init_cpio: root-owned files and /dev/console without fakeroot, and the same bytes for the same inputs.
+# gen_init_cpio: root-owned files and /dev/console without fakeroot; directories and links get SOURCE_DATE_EPOCH
+# (Buildroot sets it for reproducible builds) as their time, files keep theirs.
 set -eu
 
 INIT="$1"
@@ -67,6 +68,6 @@ while [ -n "$todo" ]; do
 	todo="$next"
 done
 
-"$gen" "$list" | gzip -9 -n > "${OUT}.tmp"
+"$gen" -t "${SOURCE_DATE_EPOCH:-0}" "$list" | gzip -9 -n > "${OUT}.tmp"
 mv "${OUT}.tmp" "$OUT"
 echo "sebridge mkinitrd: ${OUT} ($(wc -c < "$OUT") bytes)"

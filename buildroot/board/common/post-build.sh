@@ -16,6 +16,9 @@ built=$(find "${BUILD_DIR}" -maxdepth 3 -path "${BUILD_DIR}/sebridge-*/dist/sebr
 [ "$(sha256sum < "$exe")" = "$(sha256sum < "$built")" ] ||
 	die "${exe} differs from ${built}: was it stripped? (BR2_STRIP_EXCLUDE_FILES must name sebridge)"
 
+# rootfs/README.md documents the overlay; it is not part of the root (scripts/image/ leaves it out too).
+rm -f "${TARGET}/README.md"
+
 # Mount points of the read-only root (the squashfs cannot grow them at run time), and the writable places moved
 # to the RAM disk, as scripts/image/ lays out its root: logs in /run/log, OpenNTPD's drift file under
 # /run/openntpd (Buildroot's OpenNTPD keeps it in /var/db; its privilege-separation chroot is /var/empty).

@@ -285,6 +285,14 @@ export async function checkTree(treeDir: string, opts: CheckOptions = {}): Promi
     }
     for (const f of [...files, ...licenseFiles]) if (!hashed.has(f)) add('hash', hash, `no hash for ${f}, which ${files.includes(f) ? 'Buildroot downloads' : 'legal-info checks'}`);
 
+    // Where the package installs the executable is where rootfs/'s supervisor runs it from.
+    const installed = /\$\(TARGET_DIR\)(\/\S+)/.exec(mkText)?.[1];
+    const supervise = path.join(checkoutDir, 'rootfs', 'usr', 'libexec', 'sebridge', 'supervise');
+    if (pkg === 'sebridge' && (await exists(supervise))) {
+      const runs = /^EXE=(\S+)/m.exec(await readFile(supervise, 'utf8'))?.[1];
+      if (runs !== installed) add('checkout-path', mk, `installs the executable as ${installed}, rootfs/usr/libexec/sebridge/supervise runs ${runs}`);
+    }
+
     // The package's version is the project's.
     const version = /^\S+_VERSION\s*=\s*(\S+)/m.exec(mkText)?.[1];
     const pkgJson = path.join(checkoutDir, 'package.json');

@@ -29,8 +29,8 @@ async function copyTree(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sebridge-br2-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await cp(TREE, path.join(dir, 'buildroot'), { recursive: true });
-  await mkdir(path.join(dir, 'rootfs', 'etc'), { recursive: true });
-  await writeFile(path.join(dir, 'rootfs', 'etc', 'inittab'), '::sysinit:/etc/init.d/rcS\n');
+  await mkdir(path.join(dir, 'rootfs', 'usr', 'libexec', 'sebridge'), { recursive: true });
+  await writeFile(path.join(dir, 'rootfs', 'usr', 'libexec', 'sebridge', 'supervise'), '#!/bin/sh\nEXE=/usr/bin/sebridge\n');
   await mkdir(path.join(dir, 'scripts', 'image'), { recursive: true });
   await writeFile(path.join(dir, 'scripts', 'image', 'initrd-init.sh'), '#!/bin/sh\n');
   await cp(path.join(CHECKOUT, 'package.json'), path.join(dir, 'package.json'));
@@ -167,6 +167,10 @@ test('caught: a defconfig naming a board file that does not exist (RPi config.tx
 
 test('caught: the rootfs/ overlay missing from the checkout', (t) =>
   expectCaught(t, 'checkout-path', 'rootfs', (tree) => rm(path.join(tree, '..', 'rootfs'), { recursive: true })));
+
+test('caught: the package installing the executable where rootfs/\'s supervisor does not look', (t) =>
+  expectCaught(t, 'checkout-path', 'supervise runs /usr/bin/sebridge', (tree) =>
+    edit(path.join(tree, 'package', 'sebridge', 'sebridge.mk'), (s) => s.replace('$(TARGET_DIR)/usr/bin/sebridge', '$(TARGET_DIR)/opt/sebridge'))));
 
 test('caught: a post-build script that is not executable', (t) =>
   expectCaught(t, 'executable', 'post-build.sh', (tree) => chmod(path.join(tree, 'board', 'common', 'post-build.sh'), 0o644)));

@@ -3,7 +3,8 @@
 # `make O=… BR2_EXTERNAL=… NAME_defconfig` downloads nothing) and checks that every line of it survived into the
 # resulting .config. Kconfig silently drops an option whose dependencies are not met (a toolchain without C++
 # would drop BR2_PACKAGE_SEBRIDGE, a misspelt option is ignored with a warning), so this is how to know the
-# defconfig means what it says. Exit status 1 on any dropped or unknown option.
+# defconfig means what it says; and the files a defconfig names inside Buildroot (board/…) exist there.
+# Exit status 1 on any dropped or unknown option or missing file.
 set -eu
 
 BR="${1:?usage: $0 BUILDROOT_DIR}"
@@ -45,6 +46,18 @@ for def in "$EXT"/configs/*_defconfig; do
 			;;
 		esac
 	done < "$def"
+	# Files named relative to Buildroot's top directory (its board/ files: patches, kernel configs) exist there.
+	# shellcheck disable=SC2013 # words are wanted: a value may list several files
+	for word in $(sed -n 's/^BR2_[A-Z0-9_]*="\(.*\)"$/\1/p' "$def"); do
+		case "$word" in
+		board/* | package/* | support/* | configs/*)
+			if [ ! -e "$BR/$word" ]; then
+				echo "FAIL $name: $word is not in $BR"
+				missing=$((missing + 1))
+			fi
+			;;
+		esac
+	done
 	if [ "$missing" -eq 0 ]; then
 		echo "ok   $name: $(grep -c '^BR2_' "$def") options, all in .config"
 	else

@@ -4,10 +4,10 @@
  * and restarted every few minutes. Samples the sebridge process from outside (/proc: RSS, anonymous RSS, open file
  * descriptors, sockets) and from inside (scripts/soak-probe.mjs, preloaded: active handles by type, i.e. timers and
  * sockets, V8 heap), prints the curve and checks at the same point of every cycle (just before each restart:
- * online, traffic running) that nothing grows: RSS within 8 MiB of the first cycle's, the same number of file
+ * online, traffic running) that nothing grows: each cycle's median RSS within 8 MiB of the first cycle's, the same number of file
  * descriptors, sockets and timers; and that iperf3 traffic came back in every cycle.
  *
- *   flock /tmp/sebridge-heavy.lock node scripts/soak.ts [--minutes 30] [--restart-every 5] [--sample 10]
+ *   flock /tmp/sebridge-heavy.lock node scripts/soak.ts [--minutes 30] [--restart-every 5] [--sample 10] [--mbit N]
  *
  * Root, the Debian softether-vpnserver and iperf3 needed (as for test/bridge). Builds nothing: run `npm run build`
  * first (the sebridge command runs from dist/).
@@ -22,7 +22,7 @@ import { iperfClient, startIperfServer } from '../test/bridge/iperf.ts';
 import { sleep } from '../test/bridge/lab.ts';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string' }, 'restart-every': { type: 'string' }, sample: { type: 'string' } },
+  options: { minutes: { type: 'string' }, 'restart-every': { type: 'string' }, sample: { type: 'string' }, mbit: { type: 'string' } },
 });
 const num = (flag: string, v: string | undefined, dflt: number, min: number, max: number) => {
   const n = v === undefined ? dflt : Number(v);
@@ -32,6 +32,8 @@ const num = (flag: string, v: string | undefined, dflt: number, min: number, max
 const minutes = num('minutes', values.minutes, 30, 0.5, 240);
 const restartEveryMin = num('restart-every', values['restart-every'], 5, 0.25, 60);
 const sampleS = num('sample', values.sample, 10, 1, 300);
+// 0 = as fast as it goes; a cap lets the soak share a machine without starving it (leaks do not need full speed)
+const mbit = num('mbit', values.mbit, 0, 0, 100_000);
 
 interface Sample {
   t: number;
@@ -121,7 +123,7 @@ try {
   const traffic = (async () => {
     for (let i = 0; !stopTraffic; i++) {
       try {
-        const r = await iperfClient(e2e.nsA, e2e.b.v4, port, 10, i % 2 === 1);
+        const r = await iperfClient(e2e.nsA, e2e.b.v4, port, 10, i % 2 === 1, mbit || undefined);
         iperfRuns++;
         iperfMbit += r.mbps;
         runsThisCycle++;
@@ -175,8 +177,19 @@ try {
   const points = samples.filter((s) => s.phase === 'before-restart');
   const first = points[0]!;
   const problems: string[] = [];
+  // RSS: one sample moves by up to ~8 MiB within a cycle under traffic (buffers in flight, GC timing), so single
+  // samples cannot tell a leak from noise. Compare each cycle's median of its traffic samples (from 30 s after
+  // the cycle's start) with the first cycle's: a leak shows as medians that keep climbing.
+  const cycleMs = restartEveryMin * 60;
+  const medians: number[] = [];
+  for (let c = 0; c * cycleMs < minutes * 60; c++) {
+    const xs = samples.filter((x) => x.phase === 'traffic' && x.t >= c * cycleMs + 30 && x.t < (c + 1) * cycleMs).map((x) => x.rssMiB).sort((a, b) => a - b);
+    if (xs.length > 0) medians.push(xs[Math.floor(xs.length / 2)]!);
+  }
+  medians.forEach((m, i) => {
+    if (i > 0 && m - medians[0]! > 8) problems.push(`RSS median of cycle ${i + 1} ${m.toFixed(1)} MiB, first cycle ${medians[0]!.toFixed(1)} MiB`);
+  });
   for (const p of points.slice(1)) {
-    if (p.rssMiB - first.rssMiB > 8) problems.push(`RSS ${first.rssMiB.toFixed(1)} -> ${p.rssMiB.toFixed(1)} MiB at ${p.t.toFixed(0)} s`);
     if (p.fds !== first.fds) problems.push(`file descriptors ${first.fds} -> ${p.fds} at ${p.t.toFixed(0)} s`);
     if (p.sockets !== first.sockets) problems.push(`sockets ${first.sockets} -> ${p.sockets} at ${p.t.toFixed(0)} s`);
     if (p.timers !== first.timers) problems.push(`timers ${first.timers} -> ${p.timers} at ${p.t.toFixed(0)} s`);
@@ -195,7 +208,7 @@ try {
         restarts,
         restartEveryMin,
         iperf: { runs: iperfRuns, failedOrCut: iperfFailures, avgMbit: iperfRuns ? +(iperfMbit / iperfRuns).toFixed(1) : 0, errors: Object.fromEntries(iperfErrors), runsPerCycle },
-        rssMiB: { first: +first.rssMiB.toFixed(1), peak: +peak.toFixed(1), last: +points.at(-1)!.rssMiB.toFixed(1) },
+        rssMiB: { first: +first.rssMiB.toFixed(1), peak: +peak.toFixed(1), last: +points.at(-1)!.rssMiB.toFixed(1), cycleMedians: medians.map((m) => +m.toFixed(1)) },
         beforeEachRestart: points.map((p) => ({ t: Math.round(p.t), rssMiB: +p.rssMiB.toFixed(1), anonMiB: +p.anonMiB.toFixed(1), fds: p.fds, sockets: p.sockets, timers: p.timers })),
         stopMs: Math.round(exit.ms),
         verdict,

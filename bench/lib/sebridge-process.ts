@@ -5,27 +5,15 @@ import { LongChild } from './child.ts';
 import type { CascadeTarget, Mode } from './modes.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Node 24 from the project's own dependency (the machine's /usr/bin/node is older). */
+/** Node from the project's own dependency (the machine's /usr/bin/node is older). */
 export const NODE = realpathSync(`${ROOT}node_modules/.bin/node`);
 /** The command as users run it; --sebridge-cli can point at another entry (e.g. a compiled build) instead. */
 export const DEFAULT_CLI = `${ROOT}bin/sebridge.js`;
 const PASSWORD_ENV = 'SEBP_BENCH_PASSWORD';
 
-/**
- * The node options in the entry script's shebang (`#!/usr/bin/env -S node --max-semi-space-size=4`). We start the
- * project's Node 24 explicitly (the shebang's `node` on PATH may be another version), so the options it carries
- * must be passed on by hand, or the bridge would not run the way users run it.
- */
-export function shebangNodeFlags(script: string): string[] {
-  let first: string;
-  try {
-    first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
-  } catch {
-    return [];
-  }
-  const m = /^#!.*?\bnode\b(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter((a) => a.startsWith('--')) : [];
-}
+import { shebangNodeFlags } from '../../test/harness/shebang-flags.ts';
+
+export { shebangNodeFlags };
 
 export interface SebridgeRun {
   netns: string;

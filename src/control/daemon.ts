@@ -5,13 +5,15 @@ import type { AppConfig } from './config/types.ts';
 import { Supervisor } from './supervisor.ts';
 import type { SystemLayer } from './system-layer.ts';
 import { LinuxSystem } from './linux-system.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
+import type { InstanceLock } from './instance-lock.ts';
 import { createDispatch } from './api/table.ts';
 import { apiError, ERR } from './api/errors.ts';
 import type { ApiContext } from './api/context.ts';
 import { hashPassword, passwordRuleViolation, verifyPassword } from './auth/password-hash.ts';
 import { startWebServer } from './web/server.ts';
 import type { WebServer } from './web/server.ts';
-import { HealthMonitor } from './health/index.ts';
+import { HealthMonitor, SYSTEM_CHECK_INTERVAL_SEC } from './health/index.ts';
 import type { HealthInputs } from './health/index.ts';
 import { LoopDelayMonitor, TrafficHistory } from './metrics/index.ts';
 import { SystemInfo } from './system/index.ts';
@@ -20,6 +22,10 @@ import type { LogSystem } from './log/index.ts';
 import { configDirWritable } from './system/index.ts';
 import type { ControlLog } from './control-log.ts';
 import { testLogin } from '../session/test-login.ts';
+import { execFile } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import { FirmwareManager, type FirmwareOptions } from './firmware/index.ts';
+import { FIRMWARE_UPLOAD_PATH } from './web/server.ts';
 
 export interface DaemonOptions {
   /** Where the config (and the web certificate) live: the only directory written on flash. */
@@ -35,6 +41,11 @@ export interface DaemonOptions {
   now?: () => number;
   /** Where log lines also go as text (the foreground daemon prints them). */
   echo?: (line: string) => void;
+  /**
+   * Firmware upgrade paths and hooks (docs/firmware.md); the defaults are the appliance's (/run/sebridge-boot.env,
+   * /data/boot, /etc/sebridge/firmware-keys, busybox `reboot`). Tests point them at temp files.
+   */
+  firmware?: Partial<Omit<FirmwareOptions, 'version' | 'log'>>;
 }
 
 /**
@@ -48,6 +59,7 @@ export class Daemon {
   readonly startedAt: number;
   log!: ControlLog;
   config!: ConfigStore;
+  #lock: InstanceLock | null = null;
   supervisor!: Supervisor;
   web!: WebServer;
   #logger!: LogSystem;
@@ -58,6 +70,7 @@ export class Daemon {
   #sysinfo!: SystemInfo;
   #now: () => number;
   #restarting: Promise<void> | null = null;
+  firmware!: FirmwareManager;
 
   private constructor(o: DaemonOptions) {
     this.options = o;
@@ -81,6 +94,7 @@ export class Daemon {
   async #start(): Promise<void> {
     const o = this.options;
     await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+    this.#lock = await acquireInstanceLock(o.dataDir);
     await mkdir(o.runtimeDir, { recursive: true, mode: 0o700 });
     // Logs live on the RAM disk (flash wear), a few rotated files of 256 KiB; the foreground daemon also prints them.
     this.#logger = createLogger({
@@ -123,6 +137,13 @@ export class Daemon {
     });
     this.#health.start();
 
+    this.firmware = new FirmwareManager({
+      version: o.version,
+      reboot: rebootMachine,
+      ...o.firmware,
+      log: (level, msg) => this.log[level]({ object: 'firmware' }, msg),
+    });
+
     const ctx = this.#apiContext();
     const dispatch = createDispatch(ctx, this.log);
     this.web = await startWebServer({
@@ -137,11 +158,35 @@ export class Daemon {
       },
       staticDir: o.staticDir,
       log: (level, msg, fields) => this.log[level]({ object: 'web', ...(fields ?? {}) }, msg),
+      firmware: { upload: (body, opts) => this.firmware.upload(body, opts), maxBytes: () => this.firmware.maxUploadBytes() },
     });
     this.log.info({ object: 'web' }, `web UI and admin API on https://${o.web.host.includes(':') ? `[${o.web.host}]` : o.web.host}:${this.web.port}/ (certificate SHA-256 ${this.web.certSha256})`);
     if (this.config.get().admin.passwordHash === null) {
       this.log.warn({ object: 'setup' }, 'no admin password yet: open the web UI to set one (nothing else is reachable until then)');
     }
+    await this.#confirmTrialBoot();
+    await this.firmware.recordRunningSlot().catch((e: Error) => this.log.warn({ object: 'firmware' }, `could not record the running slot's version: ${e.message}`));
+  }
+
+  /**
+   * A trial boot of new firmware is confirmed once the daemon is up and its web API answers (docs/firmware.md):
+   * only then is `active` switched to this slot. If the API never answers, nothing is confirmed and the next boot
+   * falls back to the old slot.
+   */
+  async #confirmTrialBoot(): Promise<void> {
+    if (!(await this.firmware.trialPending())) return;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      if (await webAnswers(this.options.web.host, this.web.port)) {
+        const outcome = await this.firmware.confirmTrialBoot().catch((e: Error) => {
+          this.log.error({ object: 'firmware' }, `could not confirm the trial boot: ${e.message}`);
+          return 'failed';
+        });
+        if (outcome === 'confirmed') this.log.info({ object: 'firmware' }, `firmware ${this.options.version} confirmed after its trial boot`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    this.log.error({ object: 'firmware' }, 'the web API does not answer its own request: a trial boot stays unconfirmed (the next boot falls back)');
   }
 
   #newSupervisor(): Supervisor {
@@ -202,6 +247,10 @@ export class Daemon {
           const w = this.#health.tracker.warnable(h.code);
           return { ...h, time: new Date(h.time), severity: w.severity };
         }),
+        resources: () => ({
+          intervalSec: SYSTEM_CHECK_INTERVAL_SEC,
+          points: this.#health.resources.points().map((p) => ({ ...p, time: new Date(p.time) })),
+        }),
       },
       logs: {
         query: (q) => this.#logger.ring.query({ minLevel: q.minLevel as 'debug', text: q.text, max: q.max })
@@ -241,6 +290,12 @@ export class Daemon {
       dataDir: this.options.dataDir,
       startedAt: this.startedAt,
       webCertSha256: () => this.web?.certSha256 ?? '',
+      firmware: {
+        info: () => this.firmware.info(),
+        apply: (opts) => this.firmware.apply(opts),
+        maxUploadBytes: () => this.firmware.maxUploadBytes(),
+        uploadPath: FIRMWARE_UPLOAD_PATH,
+      },
       now: this.#now,
     };
   }
@@ -266,6 +321,7 @@ export class Daemon {
 
   /** Clean shutdown: graceful TLS close of every cascade, interfaces given back, config closed. */
   async stop(): Promise<void> {
+    this.firmware?.close();
     await this.web?.close();
     await this.#health?.stop();
     this.#traffic?.stop();
@@ -274,7 +330,30 @@ export class Daemon {
     await (this.config as ConfigStore | undefined)?.close?.();
     this.log?.info({ object: 'daemon' }, 'stopped');
     await this.#logger?.close();
+    await this.#lock?.release();
+    this.#lock = null;
   }
+}
+
+/** The appliance's reboot: busybox init then sends SIGTERM, and `sebridge run` stops cleanly before the restart. */
+function rebootMachine(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('reboot', [], { timeout: 10_000 }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** Does our own HTTPS server answer a request (any HTTP status)? Loopback for a wildcard listen address. */
+function webAnswers(host: string, port: number): Promise<boolean> {
+  const target = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return new Promise((resolve) => {
+    const req = httpsRequest({ host: target, port, path: '/auth/state', method: 'GET', rejectUnauthorized: false, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) > 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 /** pino's JSON line → "2026-12-03T08:00:00.000Z INFO  cascade/hq: message" for the foreground console. */

@@ -36,8 +36,9 @@ export interface IperfResult {
 }
 
 /** One TCP run from ns to server; reverse: the server sends (iperf3 -R). */
-export async function iperfClient(ns: string, server: string, port: number, seconds: number, reverse: boolean): Promise<IperfResult> {
-  const argv = ['setpriv', '--pdeathsig', 'KILL', 'ip', 'netns', 'exec', ns, 'iperf3', '-c', server, '-p', String(port), '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])];
+/** `mbit`: cap the sending rate (iperf3 -b); unlimited when absent. */
+export async function iperfClient(ns: string, server: string, port: number, seconds: number, reverse: boolean, mbit?: number): Promise<IperfResult> {
+  const argv = ['setpriv', '--pdeathsig', 'KILL', 'ip', 'netns', 'exec', ns, 'iperf3', '-c', server, '-p', String(port), '-t', String(seconds), '-J', ...(reverse ? ['-R'] : []), ...(mbit ? ['-b', `${mbit}M`] : [])];
   const r = await runCommand(argv, { timeoutMs: (seconds + 20) * 1000 });
   let json: { error?: string; end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } } };
   try {

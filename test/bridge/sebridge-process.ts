@@ -3,6 +3,7 @@
  * line by line (state changes, link events) and stops it with SIGTERM like a service manager would.
  */
 import { fileURLToPath } from 'node:url';
+import { shebangNodeFlags } from '../harness/shebang-flags.ts';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from './lab.ts';
@@ -54,9 +55,9 @@ export class SebridgeProcess {
     let argv: string[];
     let env: NodeJS.ProcessEnv = process.env;
     if ('argv' in args) {
-      argv = [NODE, SEBRIDGE, ...args.argv];
+      argv = [NODE, ...shebangNodeFlags(SEBRIDGE), SEBRIDGE, ...args.argv];
     } else {
-      argv = [NODE, SEBRIDGE, 'link', '--server', args.server, '--hub', args.hub, '--user', args.user, '--password-env', PASSWORD_ENV];
+      argv = [NODE, ...shebangNodeFlags(SEBRIDGE), SEBRIDGE, 'link', '--server', args.server, '--hub', args.hub, '--user', args.user, '--password-env', PASSWORD_ENV];
       if (args.bridge) argv.push('--bridge', args.bridge);
       if (args.tap) argv.push('--tap', args.tap);
       if (args.tapBridge) argv.push('--tap-bridge', args.tapBridge);

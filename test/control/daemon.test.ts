@@ -91,6 +91,13 @@ test('nothing is written while nothing changes; logs, health and system status a
   t.false(JSON.stringify(logs).includes(hashPassword('u', 'p').toString('base64')), 'no secret in the logs');
   const sys = await api.ok('GetSystemStatus');
   t.is(sys.Version_str, '0.0.0-test');
+  // The start-up system round left the resource chart its first reading (real /proc of this machine).
+  const res = await api.ok('GetHealthResourceHistory');
+  t.is(res.Interval_u32, 30);
+  t.true(res.PointList.length >= 1);
+  const p0 = res.PointList[0];
+  t.true(p0.CpuPercent_u32 >= 0 && p0.CpuPercent_u32 <= 100 && p0.MemoryPercent_u32 > 0 && p0.MemoryPercent_u32 <= 100, JSON.stringify(p0));
+  t.is(typeof p0.TemperatureKnown_bool, 'boolean');
   t.true(sys.ProcessRss_u64 > 0);
   const exported = JSON.parse((await api.ok('GetConfig', {})).Config_utf);
   t.is(exported.cascades[0].name, 'hq');

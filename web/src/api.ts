@@ -94,6 +94,17 @@ export class Api {
     return (body.result ?? {}) as T;
   }
 
+  /** The session's CSRF header, for requests this client does not make itself (the firmware upload). */
+  sessionHeaders(): Record<string, string> {
+    return this.csrfHeader();
+  }
+
+  /** A request made elsewhere got 401: the session is gone. */
+  sessionEnded(): void {
+    this.csrf = null;
+    this.onUnauthorized();
+  }
+
   private csrfHeader(): Record<string, string> {
     return this.csrf ? { 'X-CSRF-Token': this.csrf } : {};
   }

@@ -1,6 +1,6 @@
 /** The per-cascade throughput chart (uPlot, bundled): receive and send rate over GetTrafficHistory's window. */
 import uPlot from 'uplot';
-import { bitsShort, clock, rate } from './format.ts';
+import { bitsShort, rate, timeTicks } from './format.ts';
 import type { TrafficHistory } from './types.ts';
 
 const HEIGHT = 190;
@@ -67,7 +67,7 @@ export class TrafficChart {
         cursor: { drag: { x: false, y: false } },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(8000, max * 1.1)] } },
         axes: [
-          { stroke: '#5b6472', values: (_u, vals) => vals.map((v) => clock(v * 1000)), grid: { stroke: '#eef0f3' }, ticks: { stroke: '#eef0f3' } },
+          { stroke: '#5b6472', space: 70, values: (_u, vals) => timeTicks(vals), grid: { stroke: '#eef0f3' }, ticks: { stroke: '#eef0f3' } },
           { stroke: '#5b6472', size: 56, label: 'bit/s', labelSize: 14, values: (_u, vals) => vals.map(bitsShort), grid: { stroke: '#eef0f3' }, ticks: { stroke: '#eef0f3' } },
         ],
         series: [

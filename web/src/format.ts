@@ -97,6 +97,17 @@ export function bitsShort(bits: number): string {
   return `${Math.round(bits)}`;
 }
 
+/** Axis labels for times (s since the epoch, uPlot's form): with seconds when the ticks are under a minute apart. */
+export function timeTicks(vals: number[]): string[] {
+  const step = vals.length > 1 ? Math.abs(vals[1]! - vals[0]!) : 60;
+  return vals.map((v) => (step < 60 ? clockSeconds(v * 1000) : clock(v * 1000)));
+}
+
+export function clockSeconds(ms: number): string {
+  const d = new Date(ms);
+  return `${clock(ms)}:${String(d.getSeconds()).padStart(2, '0')}`;
+}
+
 export function clock(ms: number): string {
   const d = new Date(ms);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;

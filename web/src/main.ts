@@ -16,6 +16,7 @@ import { macTablePage } from './pages/mactable.ts';
 import { healthPage } from './pages/health.ts';
 import { logsPage } from './pages/logs.ts';
 import { settingsPage } from './pages/settings.ts';
+import { firmwarePage } from './pages/firmware.ts';
 
 const ROUTES: Record<string, { page: Page; title: string; nav?: string; open?: boolean }> = {
   setup: { page: setupPage, title: 'Set admin password', open: true },
@@ -28,6 +29,7 @@ const ROUTES: Record<string, { page: Page; title: string; nav?: string; open?: b
   mac: { page: macTablePage, title: 'MAC table', nav: 'MAC table' },
   health: { page: healthPage, title: 'Health', nav: 'Health' },
   logs: { page: logsPage, title: 'Logs', nav: 'Logs' },
+  firmware: { page: firmwarePage, title: 'Firmware', nav: 'Firmware' },
   settings: { page: settingsPage, title: 'Settings', nav: 'Settings' },
 };
 

@@ -122,6 +122,20 @@ export interface HealthEvent {
   Text_utf: string;
 }
 
+export interface ResourcePoint {
+  Time_dt: string;
+  CpuPercent_u32: number;
+  MemoryPercent_u32: number;
+  DiskPercent_u32: number;
+  TemperatureKnown_bool: boolean;
+  TemperatureC_u32: number;
+}
+
+export interface ResourceHistory {
+  Interval_u32: number;
+  PointList: ResourcePoint[];
+}
+
 export interface HealthSettings {
   WebhookUrl_str: string;
   CpuWarnPercent_u32: number;
@@ -197,3 +211,53 @@ export interface LinkParams {
 
 /** The one virtual hub of the appliance. */
 export const HUB = 'BRIDGE';
+
+export type UploadPhase = 'idle' | 'checking' | 'writing' | 'ready' | 'failed' | 'applying';
+
+/** GetFirmwareInfo (src/control/api/methods/firmware.ts). */
+export interface FirmwareInfo {
+  Version_str: string;
+  Arch_str: string;
+  Kernel_str: string;
+  HasSlots_bool: boolean;
+  NoSlotsReason_utf: string;
+  Slot_str: string;
+  SlotDevice_str: string;
+  ActiveSlot_str: string;
+  Trial_bool: boolean;
+  TrialConfirmed_bool: boolean;
+  PendingSlot_str: string;
+  OtherSlot_str: string;
+  OtherDevice_str: string;
+  OtherVersion_str: string;
+  OtherKernel_str: string;
+  OtherCreated_str: string;
+  OtherSha256_str: string;
+  OtherWritten_dt: string;
+  KeyList: Array<{ Name_str: string; Fingerprint_str: string }>;
+  KeyProblems_utf: string;
+  UploadPath_str: string;
+  MaxUploadBytes_u64: number;
+  UploadPhase_str: UploadPhase;
+  UploadReceived_u64: number;
+  UploadTotal_u64: number;
+  UploadWritten_u64: number;
+  UploadRootfsSize_u64: number;
+  UploadTargetSlot_str: string;
+  UploadVersion_str: string;
+  UploadKernel_str: string;
+  UploadArch_str: string;
+  UploadCreated_str: string;
+  UploadSha256_str: string;
+  UploadSignedBy_str: string;
+  UploadDowngrade_bool: boolean;
+  UploadStarted_dt: string;
+  UploadFinished_dt: string;
+  UploadReason_str: string;
+  UploadError_utf: string;
+}
+
+/** The JSON answer of POST /firmware/upload. */
+export type FirmwareUploadAnswer =
+  | { ok: true; version: string; arch: string; kernel: string; created: string; rootfsSize: number; rootfsSha256: string; slot: string; signedBy: string; downgrade: boolean }
+  | { ok: false; reason: string; error: string };

@@ -2,6 +2,7 @@ import type { AppConfig } from '../config/types.ts';
 import type { Supervisor } from '../supervisor.ts';
 import type { CascadeOptions } from '../../session/options.ts';
 import type { TestLoginResult } from '../../session/test-login.ts';
+import type { FirmwareInfo, UploadResult } from '../firmware/manager.ts';
 
 /** Who is calling (decided by the transport: JSON-RPC password header, browser session, or setup mode). */
 export interface Caller {
@@ -71,6 +72,15 @@ export interface TrafficPoint {
   bytesOutPerSec: number;
 }
 
+/** Firmware upgrades (src/control/firmware/); the upload itself is the web server's POST /firmware/upload. */
+export interface FirmwareAccess {
+  info(): Promise<FirmwareInfo>;
+  /** Writes `try` for the verified upload and reboots shortly after; refuses with a FirmwareError. */
+  apply(opts: { version: string }): Promise<UploadResult>;
+  maxUploadBytes(): Promise<number>;
+  uploadPath: string;
+}
+
 /** Everything a method may use. Optional parts are absent in small unit tests. */
 export interface ApiContext {
   config: ConfigAccess;
@@ -79,7 +89,12 @@ export interface ApiContext {
   hashAdminPassword(password: string): Promise<string>;
   /** A one-shot real login to a server, then a clean logout (the "Test connection" button). */
   testLogin(options: CascadeOptions): Promise<TestLoginResult>;
-  health?: { warnings(): HealthWarningView[]; history(): HealthEventView[] };
+  health?: {
+    warnings(): HealthWarningView[];
+    history(): HealthEventView[];
+    /** The system checks' readings, oldest first (temperature null where the board has no sensor). */
+    resources(): { intervalSec: number; points: Array<{ time: Date; cpuPercent: number; memPercent: number; diskPercent: number; temperatureC: number | null }> };
+  };
   logs?: { query(q: { minLevel: string; text: string; max: number }): LogEntryView[] };
   metrics?: {
     history(cascade: string): { intervalSec: number; points: TrafficPoint[] };
@@ -87,6 +102,7 @@ export interface ApiContext {
     eventLoopDelayP99Us(): number;
   };
   system?: { status(dataDir: string): Promise<SystemStatusView>; nics(): Promise<NicView[]> };
+  firmware?: FirmwareAccess;
   /** Soft restart of every service in-process (RebootServer). */
   restart(): void;
   version: string;

@@ -5,6 +5,7 @@ import type { Method } from './methods/common.ts';
 import { bridgeMethods } from './methods/bridges.ts';
 import { linkMethods } from './methods/links.ts';
 import { serverMethods } from './methods/server.ts';
+import { firmwareMethods } from './methods/firmware.ts';
 import type { ControlLog } from '../control-log.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { ControlLog } from '../control-log.ts';
  * (a Pack converts to these suffix-named JSON params by the same type-suffix rule), and the browser UI, which is
  * just another JSON-RPC client. Keys are SoftEther's method names.
  */
-export const METHODS: Readonly<Record<string, Method>> = Object.freeze({ ...serverMethods, ...linkMethods, ...bridgeMethods });
+export const METHODS: Readonly<Record<string, Method>> = Object.freeze({ ...serverMethods, ...linkMethods, ...bridgeMethods, ...firmwareMethods });
 
 /** Methods that only read: not logged per call (the dashboard polls them every few seconds). */
 const READ_ONLY = /^(Get|Enum|Test$)/;

@@ -4,3 +4,4 @@ export * from './warnings.ts';
 export * from './checks.ts';
 export * from './webhook.ts';
 export * from './monitor.ts';
+export * from './resource-history.ts';

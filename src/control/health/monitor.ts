@@ -20,6 +20,7 @@ import {
 import type { HealthInputs, LinkCheckOptions } from './checks.ts';
 import { HealthTracker } from './tracker.ts';
 import type { HealthChange, HealthHistoryEntry, VisibleWarning } from './tracker.ts';
+import { ResourceHistory } from './resource-history.ts';
 import { HealthWebhook } from './webhook.ts';
 import type { WebhookStats } from './webhook.ts';
 import { CODES, WARNABLES } from './warnings.ts';
@@ -38,6 +39,8 @@ export interface HealthMonitorOptions {
   notBefore?: number;
   link?: Partial<LinkCheckOptions>;
   webhook?: { url: string | null; timeoutMs?: number; maxQueue?: number; backoffMs?: number; maxBackoffMs?: number };
+  /** Points kept of the system readings (one per system round; default 2880: 24 h at 30 s). */
+  resourceHistoryPoints?: number;
   /** Where the monitor reports its own trouble (a throwing input, a failed webhook). */
   onError?: (message: string) => void;
 }
@@ -57,10 +60,15 @@ export interface HealthMonitorStats {
   webhook: WebhookStats | null;
 }
 
+/** The default system round: how often CPU, memory, disk, temperature and the config directory are checked. */
+export const SYSTEM_CHECK_INTERVAL_SEC = 30;
+
 const newGroupStats = (): CheckGroupStats => ({ runs: 0, skippedOverlap: 0, failures: 0, lastDurationMs: null, maxDurationMs: 0 });
 
 export class HealthMonitor {
   readonly tracker: HealthTracker;
+  /** Every system round's readings, for the health page's chart. */
+  readonly resources: ResourceHistory;
   readonly #inputs: HealthInputs;
   readonly #linkSchedule: string;
   readonly #systemSchedule: string;
@@ -85,9 +93,10 @@ export class HealthMonitor {
     this.#mono = o.monotonicNow ?? (() => performance.now());
     this.tracker = o.tracker ?? new HealthTracker({ warnables: WARNABLES, now: this.#now });
     this.#ownsTracker = !o.tracker;
+    this.resources = new ResourceHistory(o.resourceHistoryPoints);
     this.#inputs = o.inputs;
     this.#linkSchedule = o.linkSchedule ?? '*/5 * * * * *';
-    this.#systemSchedule = o.systemSchedule ?? '*/30 * * * * *';
+    this.#systemSchedule = o.systemSchedule ?? `*/${SYSTEM_CHECK_INTERVAL_SEC} * * * * *`;
     for (const [field, expr] of [['linkSchedule', this.#linkSchedule], ['systemSchedule', this.#systemSchedule]] as const) {
       if (!cron.validate(expr)) throw new Error(`health.${field}: not a valid cron expression: ${JSON.stringify(expr)}`);
     }
@@ -113,6 +122,9 @@ export class HealthMonitor {
       cron.createTask(this.#systemSchedule, () => this.runSystemChecks(), { ...opts, name: 'health-system' }),
     ];
     for (const t of this.#tasks) void t.start();
+    // One system round now: the health page has its first reading and resource warnings are current from the
+    // start, not after the first 30 s tick.
+    void this.runSystemChecks();
   }
 
   /** Stops the schedule and waits for checks in flight. The tracker keeps its state; the webhook is closed. */
@@ -182,6 +194,7 @@ export class HealthMonitor {
     this.#systemBusy = this.#timed(this.#stats.system, async () => {
       const [facts, writable] = await Promise.allSettled([this.#inputs.system(), this.#inputs.configWritable()]);
       if (facts.status === 'fulfilled') {
+        this.resources.push(this.#now(), facts.value);
         const th = this.#inputs.thresholds();
         applyFindings(this.tracker, SYSTEM_CODES, checkSystem(facts.value, th, (code) => this.tracker.isUnhealthy(code, '')));
         this.tracker.setHealthy(CODES.systemFactsUnavailable, '');

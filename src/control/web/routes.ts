@@ -10,7 +10,9 @@ import { errorBody, parseEnvelope, resultBody, thrownErrorBody } from './jsonrpc
 import { PasswordCheckBusyError, type PasswordChecker } from './password-check.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
 import type { StaticFiles } from './static-files.ts';
-import type { Caller, Dispatch, WebLog } from './types.ts';
+import type { Caller, Dispatch, FirmwareUploadTarget, WebLog } from './types.ts';
+import type { UploadStartLimiter } from './upload-limit.ts';
+import type { FirmwareErrorReason } from '../firmware/errors.ts';
 
 export const API_BODY_LIMIT = 1024 * 1024;
 const AUTH_BODY_LIMIT = 8 * 1024;
@@ -26,7 +28,14 @@ export type RouteDeps = {
   staticFiles: StaticFiles | null;
   log: WebLog;
   now: () => number;
+  firmware: FirmwareUploadTarget | null;
+  uploadLimiter: UploadStartLimiter;
+  /** The longest a firmware upload may take in total (it is exempt from the server's per-request timeout). */
+  uploadMaxMs: number;
 };
+
+/** The streamed firmware upload, beside /api/ (a 100 MB body does not belong in JSON-RPC). */
+export const FIRMWARE_UPLOAD_PATH = '/firmware/upload';
 
 type Ctx = Koa.ParameterizedContext;
 
@@ -64,6 +73,7 @@ export function createRequestHandler(deps: RouteDeps): Koa.Middleware {
       const path = ctx.path;
       if (path === '/api/' || path === '/api') await api(ctx, deps);
       else if (path.startsWith('/auth/')) await auth(ctx, deps);
+      else if (path === FIRMWARE_UPLOAD_PATH) await firmwareUpload(ctx, deps);
       else serveStatic(ctx, deps.staticFiles);
     } catch (e) {
       if (e instanceof Reply) return send(ctx, e);
@@ -219,6 +229,84 @@ function lockedOut(deps: RouteDeps, until: number, api: boolean, reason: 'locked
   return api
     ? new Reply(429, errorBody('0', ERR_ACCESS_DENIED, `Access has been denied: ${text}`), 'application/json', headers)
     : jsonReply(429, { error: text, lockedUntil: new Date(until).toISOString() }, headers);
+}
+
+// ---------------------------------------------------------------------------------------------------- /firmware/upload
+
+/** HTTP status of a refused upload: state conflicts 409, a bad file 422, the server's own trouble 500. */
+const UPLOAD_STATUS: Record<FirmwareErrorReason, number> = {
+  'no-slots': 409, busy: 409, 'not-confirmed': 409, 'not-ready': 409,
+  magic: 422, 'header-size': 422, header: 422, signature: 422, arch: 422, kernel: 422, version: 422, size: 422,
+  truncated: 422, hash: 422, aborted: 400, io: 500,
+};
+
+/** Sockets carrying a firmware upload right now: exempt from the server's request timeout (server.ts). */
+export const LONG_REQUESTS = new WeakSet<object>();
+
+const BEFORE_BODY: ReadonlySet<FirmwareErrorReason> = new Set(['no-slots', 'busy', 'not-confirmed']);
+
+/**
+ * `POST /firmware/upload[?force=1]`, body = the .fw file (Content-Length required). Authenticated exactly like
+ * /api/ (password header, Basic, or session cookie + X-CSRF-Token; same lock-out); at most one at a time and a few
+ * starts per 10 minutes; the body is streamed into the firmware manager, never buffered. Answers JSON:
+ * `{ok: true, version, slot, ...}` or `{ok: false, reason, error}`. After a refusal the rest of the body is read
+ * and discarded, so the client gets the answer instead of a reset.
+ */
+async function firmwareUpload(ctx: Ctx, deps: RouteDeps): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  const fail = (status: number, reason: string, error: string, headers: Record<string, string> = {}) =>
+    jsonReply(status, { ok: false, reason, error }, { Connection: 'close', ...headers });
+  if (ctx.method !== 'POST') throw jsonReply(405, { ok: false, reason: 'method', error: `use POST for ${FIRMWARE_UPLOAD_PATH}` }, { Allow: 'POST' });
+  if (!deps.firmware) throw fail(404, 'no-firmware', 'firmware upgrades are not available in this daemon');
+  const address = clientAddress(ctx.req);
+  if (!originAllowed(ctx)) throw fail(403, 'origin', 'cross-site request refused (Origin is not this server)');
+  if (!deps.isSetUp()) throw fail(403, 'setup', 'the admin password must be set first');
+  const { caller } = await authenticateApi(ctx, deps, address);
+  const encoding = ctx.get('content-encoding');
+  if (encoding !== '' && encoding.toLowerCase() !== 'identity') throw fail(415, 'encoding', 'Content-Encoding is not supported');
+  const lengthHeader = ctx.get('content-length');
+  if (!/^\d{1,15}$/.test(lengthHeader)) throw fail(411, 'length', 'send the file with a Content-Length (not chunked)');
+  const length = Number(lengthHeader);
+  const max = await deps.firmware.maxBytes();
+  if (length > max) throw fail(413, 'size', `the upload is ${length} bytes; at most ${max} fit this system's firmware slot`);
+  const waitMs = deps.uploadLimiter.tryStart();
+  if (waitMs !== null) {
+    const s = Math.max(1, Math.ceil(waitMs / 1000));
+    throw fail(429, 'rate', `too many firmware uploads; try again in ${s} s`, { 'Retry-After': String(s) });
+  }
+  const force = ['1', 'true', 'yes'].includes(String(ctx.query.force ?? '').toLowerCase());
+
+  // A 100 MB upload over a slow link outlasts the server's per-request timeout (meant for small API bodies): the
+  // server's clientError handler lets this request's timeout pass (LONG_REQUESTS) and it is bounded here instead.
+  // A stalled client still hits the socket's idle timeout.
+  const req = ctx.req;
+  LONG_REQUESTS.add(req.socket);
+  const deadline = setTimeout(() => req.destroy(new Error(`the upload took longer than ${deps.uploadMaxMs / 1000} s`)), deps.uploadMaxMs);
+
+  deps.log('info', 'firmware upload started', { address, via: caller.via, bytes: length, force });
+  const it = req[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const body: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) };
+  try {
+    const result = await deps.firmware.upload(body, { force, length });
+    // Closed after the answer: Node's request-timeout handling may have detached its error handler from this socket.
+    send(ctx, jsonReply(200, { ok: true, ...result }, { Connection: 'close' }));
+  } catch (e) {
+    const reason = (e as { reason?: FirmwareErrorReason }).reason;
+    if (!reason || !(reason in UPLOAD_STATUS)) throw e;
+    // A refusal of the file: read what the client is still sending (bounded by the Content-Length checked above),
+    // so it reads our answer. A refusal before the first byte (no slots, busy, not confirmed) is answered at once.
+    if (reason !== 'aborted' && !BEFORE_BODY.has(reason)) {
+      try {
+        while (!(await it.next()).done);
+      } catch {
+        /* the client went away meanwhile: nobody to answer */
+      }
+    }
+    send(ctx, fail(UPLOAD_STATUS[reason], reason, (e as Error).message));
+  } finally {
+    clearTimeout(deadline);
+    LONG_REQUESTS.delete(req.socket);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------- /auth/*

@@ -5,13 +5,15 @@ import { LoginRateLimiter } from '../auth/rate-limit.ts';
 import { SessionStore } from '../auth/sessions.ts';
 import { answerPlainHttp } from './plain-redirect.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
-import { createRequestHandler } from './routes.ts';
+import { createRequestHandler, LONG_REQUESTS } from './routes.ts';
 import { PasswordChecker } from './password-check.ts';
 import { StaticFiles } from './static-files.ts';
 import { loadOrCreateCertificate } from './tls-cert.ts';
-import type { Dispatch, WebLog } from './types.ts';
+import { UploadStartLimiter } from './upload-limit.ts';
+import type { Dispatch, FirmwareUploadTarget, WebLog } from './types.ts';
 
-export type { Caller, Dispatch, WebLog } from './types.ts';
+export type { Caller, Dispatch, FirmwareUploadTarget, WebLog } from './types.ts';
+export { FIRMWARE_UPLOAD_PATH } from './routes.ts';
 
 export type WebServerOptions = {
   host: string;
@@ -29,6 +31,10 @@ export type WebServerOptions = {
   log?: WebLog;
   /** Overrides of WEB_LIMITS (tests use short timeouts). */
   limits?: Partial<WebLimits>;
+  /** Where POST /firmware/upload streams to; absent: the endpoint answers 404. */
+  firmware?: FirmwareUploadTarget | null;
+  /** Firmware upload starts allowed per window (default 10 per 10 minutes). */
+  uploadStarts?: { max: number; windowMs: number };
 };
 
 export type WebServer = {
@@ -52,6 +58,8 @@ export type WebLimits = {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The longest a firmware upload may take (it is exempt from requestTimeoutMs). */
+  uploadMaxMs: number;
 };
 
 export const WEB_LIMITS: Readonly<WebLimits> = {
@@ -63,6 +71,7 @@ export const WEB_LIMITS: Readonly<WebLimits> = {
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 10_000,
   idleTimeoutMs: 120_000,
+  uploadMaxMs: 30 * 60_000,
 };
 
 const defaultLog: WebLog = (level, msg, fields) => {
@@ -107,7 +116,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const app = new Koa();
   app.proxy = false; // never trust X-Forwarded-For: the rate limit keys on the real peer address
   app.silent = true;
-  app.use(createRequestHandler({ dispatch: opts.dispatch, isSetUp: opts.isSetUp, sessions, rateLimiter, passwords, staticFiles, log, now }));
+  const uploadLimiter = new UploadStartLimiter({ ...opts.uploadStarts, now });
+  app.use(createRequestHandler({
+    dispatch: opts.dispatch, isSetUp: opts.isSetUp, sessions, rateLimiter, passwords, staticFiles, log, now,
+    firmware: opts.firmware ?? null, uploadLimiter, uploadMaxMs: limits.uploadMaxMs,
+  }));
 
   const https: HttpsServer = createHttpsServer(
     {
@@ -128,6 +141,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   // Node's default answer to a malformed request is written and then the socket destroyed at once, which over TLS
   // loses the answer; end it gracefully instead (431 for oversized headers, 408 for a request that took too long).
   https.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A firmware upload bounds its own time (routes.ts); Node has already taken it off its timeout list.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && LONG_REQUESTS.has(socket)) return;
     if (!socket.writable || (socket as Socket).bytesWritten > 0) return socket.destroy();
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'

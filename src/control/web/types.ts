@@ -15,3 +15,13 @@ export type Caller = {
 export type Dispatch = (method: string, params: Record<string, unknown>, caller: Caller) => Promise<Record<string, unknown>>;
 
 export type WebLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: object) => void;
+
+/**
+ * Where `POST /firmware/upload` streams its body (the daemon's FirmwareManager). `upload` rejects with an error
+ * carrying `reason` (firmware/errors.ts) for a refused file; the transport maps it to an HTTP status.
+ */
+export type FirmwareUploadTarget = {
+  upload(body: AsyncIterable<Uint8Array>, opts: { force: boolean; length: number }): Promise<object>;
+  /** The largest upload that could be accepted now (the slot's size plus the file's header). */
+  maxBytes(): Promise<number>;
+};

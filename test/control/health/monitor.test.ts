@@ -165,3 +165,32 @@ test('bridge warnings flow through the monitor (NIC missing hides its no-carrier
   t.deepEqual(m.tracker.visible().map((v) => v.code), ['nic-no-carrier']);
   await m.stop();
 });
+
+test('every system round is recorded for the resource chart, bounded, oldest first; a failed round records nothing', async (t) => {
+  const clock = fakeClock();
+  let n = 0;
+  let fail = false;
+  const m = new HealthMonitor({
+    now: clock.now,
+    resourceHistoryPoints: 3,
+    inputs: inputs({
+      system: async () => {
+        if (fail) throw new Error('no /proc');
+        n++;
+        return { cpuPercent: n * 10, memPercent: 40, diskPercent: 5, temperatureC: n === 2 ? null : 50 + n };
+      },
+    }),
+  });
+  for (let i = 0; i < 4; i++) {
+    await m.runSystemChecks();
+    clock.advance(30_000);
+  }
+  fail = true;
+  await m.runSystemChecks();
+  const pts = m.resources.points();
+  t.is(pts.length, 3, 'the ring holds its capacity, no more');
+  t.deepEqual(pts.map((p) => p.cpuPercent), [20, 30, 40], 'oldest dropped first, oldest first');
+  t.deepEqual(pts.map((p) => p.temperatureC), [null, 53, 54], 'an absent sensor stays absent, not 0');
+  t.is(pts[1]!.time - pts[0]!.time, 30_000);
+  await m.stop();
+});

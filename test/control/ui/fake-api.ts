@@ -537,6 +537,19 @@ export class FakeDaemon {
           TemperatureC_u32: 48, HasTemperature_bool: true, SystemUptime_u64: 86400 * 3 + 3600 * 5, ProcessUptime_u64: Math.floor((Date.now() - this.started) / 1000),
           ProcessRss_u64: 41 * 1024 ** 2, EventLoopDelayP99Us_u32: 1800, DiskTotal_u64: 8 * 1024 ** 3, DiskUsed_u64: 2.2 * 1024 ** 3, ConfigWarnings_utf: '',
         };
+      case 'GetFirmwareInfo':
+        // Like the daemon on a developer's PC: no boot slots, so the Firmware page shows why it cannot upgrade.
+        return {
+          Version_str: '0.1.0-fake', Arch_str: 'x86_64', Kernel_str: '6.1.0-fake', HasSlots_bool: false,
+          NoSlotsReason_utf: 'this system has no firmware slots (it was not started from a sebridge image: no boot slot information)',
+          Slot_str: '', SlotDevice_str: '', ActiveSlot_str: '', Trial_bool: false, TrialConfirmed_bool: false, PendingSlot_str: '',
+          OtherSlot_str: '', OtherDevice_str: '', OtherVersion_str: '', OtherKernel_str: '', OtherCreated_str: '', OtherSha256_str: '',
+          OtherWritten_dt: '1970-01-01T09:00:00.000Z', KeyList: [], KeyProblems_utf: '', UploadPath_str: '/firmware/upload',
+          MaxUploadBytes_u64: 0, UploadPhase_str: 'idle', UploadReceived_u64: 0, UploadTotal_u64: 0, UploadWritten_u64: 0,
+          UploadRootfsSize_u64: 0, UploadTargetSlot_str: '', UploadVersion_str: '', UploadKernel_str: '', UploadArch_str: '',
+          UploadCreated_str: '', UploadSha256_str: '', UploadSignedBy_str: '', UploadDowngrade_bool: false,
+          UploadStarted_dt: '1970-01-01T09:00:00.000Z', UploadFinished_dt: '1970-01-01T09:00:00.000Z', UploadReason_str: '', UploadError_utf: '',
+        };
       case 'GetHealth': {
         const WarningList = [];
         for (const [name, l] of this.links) {
@@ -549,6 +562,15 @@ export class FakeDaemon {
       }
       case 'GetHealthHistory':
         return { EventList: this.healthEvents };
+      case 'GetHealthResourceHistory': {
+        // Ten readings 30 s apart ending now; the CPU climbs past the default 90 % threshold at the end.
+        const now = Date.now();
+        const PointList = Array.from({ length: 10 }, (_, i) => ({
+          Time_dt: new Date(now - (9 - i) * 30_000).toISOString(), CpuPercent_u32: 10 + i * 10, MemoryPercent_u32: 42,
+          DiskPercent_u32: 7, TemperatureKnown_bool: true, TemperatureC_u32: 48 + i,
+        }));
+        return { Interval_u32: 30, PointList };
+      }
       case 'GetHealthSettings':
         return { ...this.healthSettings };
       case 'SetHealthSettings': {

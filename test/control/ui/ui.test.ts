@@ -260,6 +260,13 @@ test.serial('first start → login → wizard → dashboard → every page', asy
   await gotoPage(page, 'Health');
   await page.getByRole('heading', { name: 'History' }).waitFor();
   await page.locator('table tbody tr').first().waitFor();
+  // The resource chart draws the API's readings (uPlot's legend lists the series); the timeline has a bar per raise.
+  await page.getByRole('heading', { name: 'Resources, last 24 hours' }).waitFor();
+  await page.locator('.chart canvas').first().waitFor();
+  t.deepEqual(await page.locator('.u-legend .u-label').allInnerTexts(), ['CPU', 'Memory', 'Disk', 'Temperature', 'CPU limit', 'Memory limit', 'Temperature limit']);
+  const bars = await page.locator('svg.timeline rect').count();
+  t.true(bars >= 1, `the timeline shows the raised warnings (${bars} bars)`);
+  t.regex((await page.locator('svg.timeline').getAttribute('aria-label')) ?? '', /cascade-down · hq/);
   await page.getByLabel('Webhook URL').fill('ftp://example.com/hook');
   await page.getByRole('button', { name: 'Save settings' }).click();
   t.regex(await fieldError(page, 'WebhookUrl_str'), /http:\/\/ or https:\/\//);

@@ -138,7 +138,7 @@ export function rawExchange(port: number, data: string | Buffer, timeoutMs = 500
       reject(new Error(`no close within ${timeoutMs} ms; got: ${Buffer.concat(chunks).toString('latin1')}`));
     }, timeoutMs);
     s.on('connect', () => s.write(data));
-    s.on('data', (c) => chunks.push(c));
+    s.on('data', (c: Buffer) => chunks.push(c));
     s.on('error', () => {});
     s.on('close', () => {
       clearTimeout(timer);

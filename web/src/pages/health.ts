@@ -4,12 +4,21 @@ import { h, replace, toast } from '../dom.ts';
 import { busy, clearErrors, FieldError, input, intIn, showError, value } from '../forms.ts';
 import { dateTime } from '../format.ts';
 import { renderWarnings } from '../health-view.ts';
-import type { HealthEvent, HealthSettings, HealthWarning } from '../types.ts';
+import { ResourceChart } from '../resource-chart.ts';
+import { renderTimeline } from '../warning-timeline.ts';
+import type { HealthEvent, HealthSettings, HealthWarning, ResourceHistory } from '../types.ts';
+
+/** The charts' window: what the daemon keeps of the resource readings (24 h at 30 s). */
+const WINDOW_MS = 24 * 3600 * 1000;
 
 export const healthPage: Page = async (ctx) => {
   const current = h('div', { 'aria-live': 'polite' });
   const history = h('div', { class: 'table-wrap' });
-  const s = await ctx.api.call<HealthSettings>('GetHealthSettings');
+  const timeline = h('div', { class: 'timeline-box' });
+  const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'CPU, memory, disk and temperature over the last 24 hours' });
+  const chart = new ResourceChart(chartBox);
+  ctx.onLeave(() => chart.destroy());
+  let s = await ctx.api.call<HealthSettings>('GetHealthSettings');
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save settings');
   const form = h(
     'form',
@@ -30,7 +39,15 @@ export const healthPage: Page = async (ctx) => {
   ctx.main.append(
     h('h1', null, 'Health'),
     h('section', { class: 'card', 'aria-labelledby': 'hc-title' }, h('h2', { id: 'hc-title' }, 'Current warnings'), current),
-    h('section', { class: 'card', 'aria-labelledby': 'hh-title' }, h('h2', { id: 'hh-title' }, 'History'), history),
+    h('section', { class: 'card', 'aria-labelledby': 'hr-title' }, h('h2', { id: 'hr-title' }, 'Resources, last 24 hours'), chartBox),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'hh-title' },
+      h('h2', { id: 'hh-title' }, 'History'),
+      h('p', { class: 'muted small' }, 'When each warning was raised (bars, same span as the resource chart), then every change.'),
+      timeline,
+      history,
+    ),
     form,
   );
 
@@ -48,6 +65,7 @@ export const healthPage: Page = async (ctx) => {
         TemperatureWarnC_u32: intIn(form, 'TemperatureWarnC_u32', 'The temperature threshold', 1, 150),
       };
       await busy(saveBtn, 'Saving…', () => ctx.api.call('SetHealthSettings', p));
+      s = p;
       toast('Health settings saved.');
     } catch (err) {
       showError(form, err);
@@ -57,8 +75,20 @@ export const healthPage: Page = async (ctx) => {
   ctx.poll(5, async () => {
     replace(current, renderWarnings((await ctx.api.call<{ WarningList: HealthWarning[] }>('GetHealth')).WarningList));
   });
+  // Both charts cover the same span: from the oldest reading the daemon still has (at most 24 h) to now.
+  let oldestReading = Date.now();
+  ctx.poll(30, async () => {
+    const r = await ctx.api.call<ResourceHistory>('GetHealthResourceHistory');
+    const first = r.PointList[0] ? Date.parse(r.PointList[0].Time_dt) : Number.NaN;
+    if (Number.isFinite(first)) oldestReading = first;
+    chart.update(r, s);
+  });
   ctx.poll(15, async () => {
     const { EventList } = await ctx.api.call<{ EventList: HealthEvent[] }>('GetHealthHistory');
+    const end = Date.now();
+    const oldestEvent = Math.min(...EventList.map((e) => Date.parse(e.Time_dt)).filter(Number.isFinite));
+    const start = Math.max(end - WINDOW_MS, Math.min(oldestReading, oldestEvent) - 60_000);
+    replace(timeline, renderTimeline(EventList, start, end, timeline.clientWidth));
     const events = [...EventList].sort((a, b) => Date.parse(b.Time_dt) - Date.parse(a.Time_dt));
     replace(
       history,

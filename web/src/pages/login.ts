@@ -5,6 +5,19 @@ import type { LinkEx } from '../types.ts';
 import { h } from '../dom.ts';
 import { busy, clearErrors, input, setFieldError, showError, value } from '../forms.ts';
 
+const RETURN_KEY = 'sebridge.returnTo';
+
+/** Where to go after the next sign-in (kept in sessionStorage: it must survive a reload and a reboot). */
+export function setReturnTo(hash: string): void {
+  sessionStorage.setItem(RETURN_KEY, hash);
+}
+
+function takeReturnTo(): string | null {
+  const v = sessionStorage.getItem(RETURN_KEY);
+  sessionStorage.removeItem(RETURN_KEY);
+  return v && /^#\/[a-z]+$/.test(v) ? v : null;
+}
+
 export const loginPage: Page = (ctx) => {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
   const flash = ctx.takeFlash();
@@ -30,6 +43,9 @@ export const loginPage: Page = (ctx) => {
     try {
       await busy(submit, 'Signing in…', () => ctx.api.login(pw));
       await ctx.refreshAuth();
+      // A page that sent the user here on purpose (the firmware page across its reboot) gets them back.
+      const back = takeReturnTo();
+      if (back) return ctx.navigate(back);
       // A fresh appliance goes straight to the wizard; once a cascade exists, the dashboard is home.
       const links = await ctx.api.call<{ LinkList: LinkEx[] }>('EnumLinkEx');
       ctx.navigate(links.LinkList.length === 0 ? '#/wizard' : '#/dashboard');

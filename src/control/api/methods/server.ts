@@ -273,6 +273,24 @@ export const serverMethods: Record<string, Method> = {
       };
     },
   },
+  /** Own method: the system checks' readings over time (the health page's chart). */
+  GetHealthResourceHistory: {
+    access: 'admin',
+    async run(_p, ctx) {
+      const r = ctx.health?.resources() ?? { intervalSec: 30, points: [] };
+      return {
+        Interval_u32: r.intervalSec,
+        PointList: r.points.map((x) => ({
+          Time_dt: dt(x.time),
+          CpuPercent_u32: Math.round(x.cpuPercent),
+          MemoryPercent_u32: Math.round(x.memPercent),
+          DiskPercent_u32: Math.round(x.diskPercent),
+          TemperatureKnown_bool: x.temperatureC !== null,
+          TemperatureC_u32: x.temperatureC === null ? 0 : Math.max(0, Math.round(x.temperatureC)),
+        })),
+      };
+    },
+  },
   GetHealthSettings: {
     access: 'admin',
     async run(_p, ctx) {

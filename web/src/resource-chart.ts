@@ -1,0 +1,101 @@
+/** The health page's resource chart (uPlot): CPU, memory and disk use in %, temperature in °C, with thresholds. */
+import uPlot from 'uplot';
+import { timeTicks } from './format.ts';
+import type { HealthSettings, ResourceHistory } from './types.ts';
+
+const HEIGHT = 220;
+const AXIS = { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#eef0f3' } };
+
+export class ResourceChart {
+  private plot: uPlot | null = null;
+  private readonly box: HTMLElement;
+  private readonly resize: ResizeObserver;
+
+  constructor(box: HTMLElement) {
+    this.box = box;
+    this.resize = new ResizeObserver(() => {
+      const w = this.width();
+      if (this.plot && w > 0 && Math.abs(this.plot.width - w) > 2) this.plot.setSize({ width: w, height: HEIGHT });
+    });
+    this.resize.observe(box);
+    this.note('Loading the resource history…');
+  }
+
+  private note(text: string): void {
+    let el = this.box.querySelector('.chart-note');
+    if (!el) {
+      el = document.createElement('p');
+      el.className = 'chart-note muted small';
+      this.box.append(el);
+    }
+    el.textContent = text;
+  }
+
+  private width(): number {
+    return Math.max(200, Math.floor(this.box.clientWidth));
+  }
+
+  /** Thresholds are drawn as dashed lines in the colour of their series, so a crossing is visible at a glance. */
+  update(hist: ResourceHistory, th: HealthSettings): void {
+    const xs: number[] = [];
+    const cpu: number[] = [];
+    const mem: number[] = [];
+    const disk: number[] = [];
+    const temp: Array<number | null> = [];
+    for (const p of hist.PointList) {
+      const t = Date.parse(p.Time_dt);
+      if (!Number.isFinite(t)) continue;
+      xs.push(t / 1000);
+      cpu.push(p.CpuPercent_u32);
+      mem.push(p.MemoryPercent_u32);
+      disk.push(p.DiskPercent_u32);
+      temp.push(p.TemperatureKnown_bool ? p.TemperatureC_u32 : null);
+    }
+    const hasTemp = temp.some((v) => v !== null);
+    const flat = (v: number) => xs.map(() => v);
+    const data: uPlot.AlignedData = [xs, cpu, mem, disk, temp, flat(th.CpuWarnPercent_u32), flat(th.MemoryWarnPercent_u32), flat(th.TemperatureWarnC_u32)];
+    if (xs.length < 2) {
+      this.note(`Collecting data: a point is recorded every ${hist.Interval_u32} s; the chart starts with the second.`);
+      return;
+    }
+    this.box.querySelector('.chart-note')?.remove();
+    if (this.plot) {
+      this.plot.setData(data);
+      return;
+    }
+    const pct = (_u: uPlot, v: number | null) => (v == null ? '–' : `${v} %`);
+    const deg = (_u: uPlot, v: number | null) => (v == null ? '–' : `${v} °C`);
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        legend: { show: true, live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { pct: { range: [0, 100] }, temp: { range: (_u, _min, max) => [0, Math.max(100, (max ?? 0) + 10)] } },
+        axes: [
+          { ...AXIS, space: 70, values: (_u, vals) => timeTicks(vals) },
+          { ...AXIS, scale: 'pct', size: 48, label: '%', labelSize: 14 },
+          { ...AXIS, scale: 'temp', side: 1, size: 48, label: '°C', labelSize: 14, show: hasTemp, grid: { show: false } },
+        ],
+        series: [
+          {},
+          { label: 'CPU', scale: 'pct', stroke: '#1f6feb', width: 1.5, value: pct },
+          { label: 'Memory', scale: 'pct', stroke: '#8250df', width: 1.5, value: pct },
+          { label: 'Disk', scale: 'pct', stroke: '#5b6472', width: 1.5, value: pct },
+          { label: 'Temperature', scale: 'temp', stroke: '#d9730d', width: 1.5, value: deg, show: hasTemp },
+          { label: 'CPU limit', scale: 'pct', stroke: '#1f6feb', width: 1, dash: [4, 4], value: pct },
+          { label: 'Memory limit', scale: 'pct', stroke: '#8250df', width: 1, dash: [4, 4], value: pct },
+          { label: 'Temperature limit', scale: 'temp', stroke: '#d9730d', width: 1, dash: [4, 4], value: deg, show: hasTemp },
+        ],
+      },
+      data,
+      this.box,
+    );
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.plot?.destroy();
+    this.plot = null;
+  }
+}

@@ -19,6 +19,7 @@ rescue() {
 # Drivers and file systems, in the order the build resolved them through modules.dep; the rarer disk controllers
 # (IDE, USB, SD/eMMC) only when the disk is not there after the common ones.
 load() {
+  [ -r "$1" ] || return 0 # an initrd built without that list (Buildroot's kernels have the drivers built in)
   while read -r m; do
     [ -n "$m" ] && modprobe -q "$m" 2>/dev/null
   done < "$1"

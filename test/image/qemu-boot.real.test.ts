@@ -13,7 +13,9 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/protocol/password.ts';
@@ -367,8 +369,8 @@ serial('factory reset: a file on the FAT partition → the next boot is in setup
   t.is(dataFile('/sebridge/config.json'), null, 'no config after the reset (the box was not set up again)');
 });
 
-serial('A/B slots: a one-shot try of slot B boots B once; without confirmation the next boot is back on A', async (t) => {
-  t.timeout(300_000);
+serial('A/B slots: a trial of slot B cut off before it is up falls back to A; a trial that comes up is confirmed by the daemon', async (t) => {
+  t.timeout(400_000);
   await vm?.kill();
   const p = partitionOffsets();
   await sh(['dd', `if=${join(image.dir, 'rootfs.squashfs')}`, `of=${disk}`, 'bs=1M', `seek=${p.slotB / 1048576}`, 'conv=notrunc', 'status=none']);
@@ -377,26 +379,38 @@ serial('A/B slots: a one-shot try of slot B boots B once; without confirmation t
   // and a time server that does not answer (there is none in tests): OpenNTPD runs, nothing waits for it
   writeDataFile('/network.conf', `NTP_SERVERS=${wanNet}.1\n`);
 
+  // 1. The power goes while slot B is being tried, before sebridge is up: the next boot is back on A.
   const v = await powerOn();
   await v.waitFor(/initrd: booting slot b \(trial: once\)/, 60_000, 'the trial boot of slot B');
-  await v.waitFor(/slot b \(trial boot\)/, 60_000, 'the system knowing it is a trial boot');
-  const api = await apiOf(v);
-  t.log(`slot B (trial, with an NTP server that never answers): power-on → API ${api.seconds.toFixed(1)} s`);
-  v.type('\n');
-  await sleep(1000);
-  // $((…)) so that the typed command's echo cannot match what its output is waited for
-  v.type('pidof ntpd >/dev/null && echo NTPD-$((40+2)); grep -c "^server" /run/ntpd.conf | sed "s/^/NTPSERVERS-/"\n');
-  await v.waitFor(/NTPD-42/, 20_000, 'OpenNTPD running');
-  await v.waitFor(/NTPSERVERS-1/, 5_000, 'one NTP server configured');
   await v.kill();
   t.is(dataFile('/boot/try'), null, 'the one-shot try was removed before slot B ran');
   t.is(dataFile('/boot/active')?.trim(), 'a', 'active is still A (nobody confirmed B)');
-
   const v2 = await powerOn();
-  await v2.waitFor(/initrd: booting slot a\b/, 60_000, 'the fallback to slot A');
-  await apiOf(v2);
+  await v2.waitFor(/initrd: booting slot a at/, 60_000, 'the fallback to slot A');
   await v2.kill();
-  t.pass();
+
+  // 2. A trial of B that comes up: the daemon confirms it once its API answers (docs/firmware.md), B stays.
+  writeDataFile('/boot/try', 'b\n');
+  const v3 = await powerOn();
+  await v3.waitFor(/initrd: booting slot b \(trial: once\)/, 60_000, 'the trial boot of slot B');
+  await v3.waitFor(/slot b \(trial boot\)/, 60_000, 'the system knowing it is a trial boot');
+  const api = await apiOf(v3);
+  t.log(`slot B (trial, with an NTP server that never answers): power-on → API ${api.seconds.toFixed(1)} s`);
+  v3.type('\n');
+  await sleep(1000);
+  // $((…)) so that the typed command's echo cannot match what its output is waited for
+  v3.type('pidof ntpd >/dev/null && echo NTPD-$((40+2)); grep -c "^server" /run/ntpd.conf | sed "s/^/NTPSERVERS-/"\n');
+  await v3.waitFor(/NTPD-42/, 20_000, 'OpenNTPD running');
+  await v3.waitFor(/NTPSERVERS-1/, 5_000, 'one NTP server configured');
+  v3.type('for i in $(seq 1 60); do grep -q b /data/boot/active && break; sleep 0.5; done; echo ACTIVE-$(cat /data/boot/active)-$((6*7))\n');
+  await v3.waitFor(/ACTIVE-b-42/, 40_000, 'the daemon confirming slot B');
+  v3.type('reboot\n');
+  t.not(await v3.exited(60_000), null, 'rebooted');
+  t.is(dataFile('/boot/active')?.trim(), 'b', 'B is the confirmed slot now');
+  const v4 = await powerOn();
+  await v4.waitFor(/initrd: booting slot b at/, 60_000, 'slot B booting as the confirmed one');
+  await apiOf(v4);
+  await v4.kill();
 });
 
 serial('a data partition damaged behind the file system\'s back: crash loop → reboot → the boot\'s e2fsck repairs it', async (t) => {
@@ -421,6 +435,57 @@ serial('a data partition damaged behind the file system\'s back: crash loop → 
   t.notRegex(v2.console.text(), /RE-MAKING|EXT4-fs error/, 'repaired, not re-made, and no errors any more');
   await v2.kill();
   t.log(`after the repair: a new web certificate (the key was lost): ${fp.slice(0, 11)}…`);
-  t.is(dataFile('/boot/active')?.trim(), 'a', 'the rest of the partition is still there');
+  t.is(dataFile('/boot/active')?.trim(), 'b', 'the rest of the partition is still there (B, confirmed above)');
   t.truthy(dataFile('/sebridge/web-key.pem'), 'a new web key was written');
+});
+
+/** POST the .fw to /firmware/upload (raw body, streamed), pinned to the box's certificate. */
+function uploadFirmware(fp: string, file: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: `${wanNet}.2`, port: 443, path: '/firmware/upload', method: 'POST',
+      headers: { 'X-VPNADMIN-PASSWORD': ADMIN_PW, 'Content-Type': 'application/octet-stream', 'Content-Length': String(statSync(file).size) },
+      rejectUnauthorized: false,
+      checkServerIdentity: (_h, cert) => (new X509Certificate(cert.raw).fingerprint256 === fp ? undefined : new Error('not the box\'s certificate')),
+      timeout: 300_000,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('upload timed out')));
+    req.on('error', reject);
+    createReadStream(file).pipe(req);
+  });
+}
+
+serial('upgrade through the API: the .fw goes into the other slot, ApplyFirmware reboots into it, it confirms itself', async (t) => {
+  t.timeout(400_000);
+  await vm?.kill();
+  const v = await powerOn();
+  await v.waitFor(/initrd: booting slot b at/, 60_000, 'slot B (confirmed by the test before)');
+  const { client, fingerprint: fp } = await apiOf(v);
+  await client.ok('SetServerPassword', { PlainTextPassword_str: ADMIN_PW });
+  const api = client.withPassword(ADMIN_PW);
+  const t0 = performance.now();
+  const up = await uploadFirmware(fp, image.firmware);
+  t.is(up.status, 200, up.body);
+  const answer = JSON.parse(up.body) as { ok: boolean; slot: string; version: string };
+  t.like(answer, { ok: true, slot: 'a', version: image.version });
+  t.log(`upload of ${(statSync(image.firmware).size / 1048576).toFixed(1)} MiB into slot A: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await api.ok('ApplyFirmware', { Version_str: image.version });
+  t.not(await v.exited(60_000), null, 'ApplyFirmware rebooted the box');
+  t.is(dataFile('/boot/try')?.trim(), 'a');
+
+  const v2 = await powerOn();
+  await v2.waitFor(/initrd: booting slot a \(trial: once\)/, 60_000, 'the trial boot of the upgraded slot A');
+  await apiOf(v2);
+  v2.type('\n');
+  await sleep(1000);
+  v2.type('for i in $(seq 1 60); do grep -q a /data/boot/active && break; sleep 0.5; done; echo ACTIVE-$(cat /data/boot/active)-$((6*7))\n');
+  await v2.waitFor(/ACTIVE-a-42/, 40_000, 'the upgraded slot confirming itself');
+  v2.type('reboot\n');
+  t.not(await v2.exited(60_000), null, 'rebooted');
+  t.is(dataFile('/boot/active')?.trim(), 'a', 'A (upgraded) is the confirmed slot');
+  t.truthy(dataFile('/boot/slot-a.json'), 'the daemon recorded what it wrote into slot A');
 });

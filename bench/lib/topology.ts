@@ -5,6 +5,7 @@ import { overlaps, pickFreeSlash30, type Slash30 } from '../../test/harness/addr
 import { runChecked } from '../../test/harness/run-command.ts';
 import { linkExists, netnsEtcDir, netnsExists, pidsInNetns } from '../../test/harness/topology.ts';
 import { benchNames, OWNER_DIR, PREFIX, TOKEN_RE, type BenchNames } from './names.ts';
+import { processAlive } from '../../src/control/process-alive.ts';
 
 /**
  * The benchmark's own network pieces around a harness server (which lives in its own namespace):
@@ -43,14 +44,6 @@ export function claimToken(names: BenchNames): void {
   mkdirSync(names.dir, { mode: 0o700 });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Kills what runs in a namespace (only ours: the namespace is ours) and deletes it with its veths. */
 function removeNamespace(ns: string, problems: string[]): void {
@@ -97,7 +90,7 @@ export function sweepStaleRuns(): string[] {
   }
   for (const token of tokens) {
     const pid = Number.parseInt(readFileSync(ownerFile(token), 'utf8'), 10);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue;
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
     const names = benchNames(token);
     removeAll(names, undefined);
     if (linkExists(names.hostA)) quiet(['ip', 'link', 'del', names.hostA]);

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from './process-alive.ts';
 
 export class InstanceLockError extends Error {}
 
@@ -30,14 +31,6 @@ async function startTime(pid: number): Promise<string | null> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function acquireInstanceLock(dataDir: string): Promise<InstanceLock> {
   const path = join(dataDir, '.lock');
@@ -64,7 +57,7 @@ export async function acquireInstanceLock(dataDir: string): Promise<InstanceLock
     }
     const held = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
     const pid = Number(held[0]);
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
       const st = await startTime(pid);
       if (held[1] === '-' || st === null || st === held[1]) {
         throw new InstanceLockError(`${dataDir} is in use by another sebridge (PID ${pid}); stop it first, or use another --data-dir`);

@@ -15,6 +15,7 @@ import { overlaps, usedPrefixes } from '../harness/addresses.ts';
 import { BoundedText } from '../harness/bounded-text.ts';
 import { runCommand } from '../harness/run-command.ts';
 import type { CommandResult } from '../harness/run-command.ts';
+import { processAlive } from '../../src/control/process-alive.ts';
 
 export const LAB_PREFIX = 'sebe';
 const OWNERS = `/run/${LAB_PREFIX}-labs`;
@@ -29,14 +30,6 @@ export class LabError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function quiet(argv: string[]): { ok: boolean; out: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000 });
@@ -53,7 +46,7 @@ export function sweepStaleLabs(): void {
   }
   const stale = ids.filter((id) => {
     const pid = Number.parseInt(readFileSync(join(OWNERS, id), 'utf8'), 10);
-    return !(Number.isInteger(pid) && pid > 0 && alive(pid));
+    return !(Number.isInteger(pid) && pid > 0 && processAlive(pid));
   });
   if (stale.length === 0) return;
   const mine = (name: string) => stale.some((id) => name.startsWith(`${LAB_PREFIX}${id}`));

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../../src/control/process-alive.ts';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -39,14 +40,6 @@ export function linkStats(ifname: string, ns?: string): { rx: { packets: number 
 const OWNERS = '/run/sebn-labs';
 let swept = false;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function sweepStaleLabs(): void {
   swept = true;
@@ -56,7 +49,7 @@ function sweepStaleLabs(): void {
   } catch {
     return;
   }
-  const stale = owners.filter((id) => /^[0-9a-f]{6}$/.test(id) && !alive(Number(readFileSync(`${OWNERS}/${id}`, 'utf8'))));
+  const stale = owners.filter((id) => /^[0-9a-f]{6}$/.test(id) && !processAlive(Number(readFileSync(`${OWNERS}/${id}`, 'utf8'))));
   if (stale.length === 0) return;
   const mine = (name: string) => stale.some((id) => name.startsWith(`sebn${id}`));
   const links = (JSON.parse(ip('-j', 'link', 'show')) as { ifname: string }[]).map((l) => l.ifname).filter(mine);

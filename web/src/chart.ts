@@ -1,38 +1,14 @@
 /** The per-cascade throughput chart (uPlot, bundled): receive and send rate over GetTrafficHistory's window. */
 import uPlot from 'uplot';
+import { ChartBox } from './chart-box.ts';
 import { bitsShort, rate, timeTicks } from './format.ts';
 import type { TrafficHistory } from './types.ts';
 
 const HEIGHT = 190;
 
-export class TrafficChart {
-  private plot: uPlot | null = null;
-  private readonly box: HTMLElement;
-  private readonly resize: ResizeObserver;
-
+export class TrafficChart extends ChartBox {
   constructor(box: HTMLElement) {
-    this.box = box;
-    this.resize = new ResizeObserver(() => {
-      const w = this.width();
-      if (this.plot && w > 0 && Math.abs(this.plot.width - w) > 2) this.plot.setSize({ width: w, height: HEIGHT });
-    });
-    this.resize.observe(box);
-    this.note('Loading the throughput history…');
-  }
-
-  /** A line of text in place of the chart (while loading, or while there are too few points to draw). */
-  private note(text: string): void {
-    let el = this.box.querySelector('.chart-note');
-    if (!el) {
-      el = document.createElement('p');
-      el.className = 'chart-note muted small';
-      this.box.append(el);
-    }
-    el.textContent = text;
-  }
-
-  private width(): number {
-    return Math.max(200, Math.floor(this.box.clientWidth));
+    super(box, 'Loading the throughput history…', HEIGHT);
   }
 
   update(hist: TrafficHistory): void {
@@ -57,7 +33,7 @@ export class TrafficChart {
       this.note(`Collecting data: the chart starts after ${hist.Interval_u32 ? `${hist.Interval_u32 * 2} s` : 'a few seconds'} of traffic counting.`);
       return;
     }
-    this.box.querySelector('.chart-note')?.remove();
+    this.clearNote();
     const bits = (v: number) => rate(v / 8);
     this.plot = new uPlot(
       {
@@ -79,11 +55,5 @@ export class TrafficChart {
       data,
       this.box,
     );
-  }
-
-  destroy(): void {
-    this.resize.disconnect();
-    this.plot?.destroy();
-    this.plot = null;
   }
 }

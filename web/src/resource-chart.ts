@@ -1,38 +1,15 @@
 /** The health page's resource chart (uPlot): CPU, memory and disk use in %, temperature in °C, with thresholds. */
 import uPlot from 'uplot';
+import { ChartBox } from './chart-box.ts';
 import { timeTicks } from './format.ts';
 import type { HealthSettings, ResourceHistory } from './types.ts';
 
 const HEIGHT = 220;
 const AXIS = { stroke: '#5b6472', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#eef0f3' } };
 
-export class ResourceChart {
-  private plot: uPlot | null = null;
-  private readonly box: HTMLElement;
-  private readonly resize: ResizeObserver;
-
+export class ResourceChart extends ChartBox {
   constructor(box: HTMLElement) {
-    this.box = box;
-    this.resize = new ResizeObserver(() => {
-      const w = this.width();
-      if (this.plot && w > 0 && Math.abs(this.plot.width - w) > 2) this.plot.setSize({ width: w, height: HEIGHT });
-    });
-    this.resize.observe(box);
-    this.note('Loading the resource history…');
-  }
-
-  private note(text: string): void {
-    let el = this.box.querySelector('.chart-note');
-    if (!el) {
-      el = document.createElement('p');
-      el.className = 'chart-note muted small';
-      this.box.append(el);
-    }
-    el.textContent = text;
-  }
-
-  private width(): number {
-    return Math.max(200, Math.floor(this.box.clientWidth));
+    super(box, 'Loading the resource history…', HEIGHT);
   }
 
   /** Thresholds are drawn as dashed lines in the colour of their series, so a crossing is visible at a glance. */
@@ -58,7 +35,7 @@ export class ResourceChart {
       this.note(`Collecting data: a point is recorded every ${hist.Interval_u32} s; the chart starts with the second.`);
       return;
     }
-    this.box.querySelector('.chart-note')?.remove();
+    this.clearNote();
     if (this.plot) {
       this.plot.setData(data);
       return;
@@ -91,11 +68,5 @@ export class ResourceChart {
       data,
       this.box,
     );
-  }
-
-  destroy(): void {
-    this.resize.disconnect();
-    this.plot?.destroy();
-    this.plot = null;
   }
 }

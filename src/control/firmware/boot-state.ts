@@ -36,18 +36,23 @@ export interface BootEnv {
 
 export const otherSlot = (s: Slot): Slot => (s === 'a' ? 'b' : 'a');
 
+/** The file's text, or null when it does not exist. */
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
 /**
  * Reads the initrd's KEY=VALUE file (shell syntax: optional quotes, comments, blank lines). null when the file does
  * not exist (not a slot-booted system); a file that is there but malformed is an error naming the key.
  */
 export async function readBootEnv(path: string): Promise<BootEnv | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+  const text = await readIfExists(path);
+  if (text === null) return null;
   if (text.length > 4096) throw new Error(`${path}: larger than 4096 bytes`);
   const kv: Record<string, string> = {};
   for (const raw of text.split('\n')) {
@@ -69,13 +74,8 @@ export async function readBootEnv(path: string): Promise<BootEnv | null> {
 
 /** `active` / `try`: one line, `a` or `b`. A missing file is null; anything else in it is an error. */
 export async function readSlotFile(path: string): Promise<Slot | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+  const text = await readIfExists(path);
+  if (text === null) return null;
   const s = text.trim();
   if (s !== 'a' && s !== 'b') throw new Error(`${path}: must hold "a" or "b", holds ${JSON.stringify(s.slice(0, 20))}`);
   return s;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { namesFor, ownerFile, PREFIX, TOKEN_RE } from './names.ts';
 import { TEMPLATE_DIR } from './template.ts';
 import { netnsEtcDir, removeInstance } from './topology.ts';
+import { processAlive } from '../../src/control/process-alive.ts';
 
 /**
  * Removes what crashed or SIGKILLed test runs left behind: sebt-* network namespaces (and the
@@ -49,14 +50,7 @@ function mtimeMs(path: string): number | undefined {
   }
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive as pidAlive };
 
 /** Tokens of every sebt-* thing on the machine, whichever piece survived. */
 export function leftoverTokens(): Set<string> {
@@ -84,7 +78,7 @@ export function cleanupLeftovers(opts: CleanupOptions = {}): CleanupReport {
       owner = undefined;
     }
     if (!opts.force) {
-      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && pidAlive(owner)) {
+      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
         report.skipped.push(`${names.netns} (owner ${owner} alive)`);
         continue;
       }
@@ -111,7 +105,7 @@ function cleanupStrayTempDirs(report: CleanupReport, minAgeMs: number): void {
   for (const e of safeReaddir(tmpdir())) {
     const path = join(tmpdir(), e);
     const staging = e.startsWith(`${templateBase}.staging-`) ? Number.parseInt(e.slice(templateBase.length + 9), 10) : undefined;
-    const stray = e.startsWith(`${PREFIX}-cert-`) || (staging !== undefined && !pidAlive(staging));
+    const stray = e.startsWith(`${PREFIX}-cert-`) || (staging !== undefined && !processAlive(staging));
     if (!stray || Date.now() - (mtimeMs(path) ?? 0) < minAgeMs) continue;
     try {
       rmSync(path, { recursive: true, force: true });

@@ -1,7 +1,8 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { fsyncDir, writeFileAtomic } from '../atomic-write.ts';
+import { readIfExists } from '../read-if-exists.ts';
 
 /**
  * The boot-slot state of docs/firmware.md: what the initrd tells the booted system (`/run/sebridge-boot.env`) and
@@ -36,15 +37,6 @@ export interface BootEnv {
 
 export const otherSlot = (s: Slot): Slot => (s === 'a' ? 'b' : 'a');
 
-/** The file's text, or null when it does not exist. */
-async function readIfExists(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
 
 /**
  * Reads the initrd's KEY=VALUE file (shell syntax: optional quotes, comments, blank lines). null when the file does

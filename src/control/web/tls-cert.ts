@@ -1,9 +1,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { readIfExists } from '../read-if-exists.ts';
 
 /**
  * The web server's TLS certificate: self-signed, made on first start and reused afterwards, so the fingerprint
@@ -104,14 +105,6 @@ function checkPair(certPem: string, keyPem: string, t: number): string | null {
   return null;
 }
 
-async function readIfExists(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
 
 // A certificate CN/SAN must be a DNS name; fall back to a fixed one when the system name is not usable.
 function safeHostname(): string {

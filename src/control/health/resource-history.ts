@@ -1,8 +1,9 @@
 /**
  * The system checks' readings over time (CPU, memory, disk, temperature), for the health page's chart: one point
- * per system check round (every 30 s by default), 24 h by default. Fixed-size typed arrays (40 bytes a point):
- * allocated once, never grows. A missing temperature is stored as NaN and comes back as null.
+ * per system check round (every 30 s by default), 24 h by default, in a five-column ColumnRing (40 bytes a point,
+ * allocated once). A missing temperature is stored as NaN and comes back as null.
  */
+import { ColumnRing } from '../metrics/column-ring.ts';
 import type { SystemSnapshot } from './checks.ts';
 
 export interface ResourcePoint extends SystemSnapshot {
@@ -11,41 +12,29 @@ export interface ResourcePoint extends SystemSnapshot {
 }
 
 export class ResourceHistory {
-  readonly capacity: number;
-  readonly #cols: Float64Array[];
-  #start = 0;
-  #size = 0;
+  readonly #ring: ColumnRing;
 
   constructor(capacity = 2880) {
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 100_000) throw new Error('capacity must be an integer 1..100000');
-    this.capacity = capacity;
-    this.#cols = Array.from({ length: 5 }, () => new Float64Array(capacity));
+    this.#ring = new ColumnRing(capacity, 5, 100_000);
+  }
+
+  get capacity(): number {
+    return this.#ring.capacity;
   }
 
   get size(): number {
-    return this.#size;
+    return this.#ring.size;
   }
 
   push(time: number, s: SystemSnapshot): void {
-    const i = (this.#start + this.#size) % this.capacity;
-    const [t, cpu, mem, disk, temp] = this.#cols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    t[i] = time;
-    cpu[i] = s.cpuPercent;
-    mem[i] = s.memPercent;
-    disk[i] = s.diskPercent;
-    temp[i] = s.temperatureC ?? Number.NaN;
-    if (this.#size < this.capacity) this.#size++;
-    else this.#start = (this.#start + 1) % this.capacity;
+    this.#ring.push(time, s.cpuPercent, s.memPercent, s.diskPercent, s.temperatureC ?? Number.NaN);
   }
 
   /** Oldest first. */
   points(): ResourcePoint[] {
-    const [t, cpu, mem, disk, temp] = this.#cols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    const out: ResourcePoint[] = [];
-    for (let k = 0; k < this.#size; k++) {
-      const i = (this.#start + k) % this.capacity;
-      out.push({ time: t[i]!, cpuPercent: cpu[i]!, memPercent: mem[i]!, diskPercent: disk[i]!, temperatureC: Number.isNaN(temp[i]!) ? null : temp[i]! });
-    }
-    return out;
+    const [t, cpu, mem, disk, temp] = this.#ring.columns() as [number[], number[], number[], number[], number[]];
+    return t.map((time, i) => ({
+      time, cpuPercent: cpu[i]!, memPercent: mem[i]!, diskPercent: disk[i]!, temperatureC: Number.isNaN(temp[i]!) ? null : temp[i]!,
+    }));
   }
 }

@@ -8,6 +8,7 @@
         "native/checksum.c",
         "native/rx_fixup.c",
         "native/frame_channel.c",
+        "native/channel_io.c",
         "native/link_monitor.c",
         "native/packet_socket.c",
         "native/tap_device.c",
@@ -15,7 +16,8 @@
         "native/ethtool_features.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-pthread"],
+      "ldflags": ["-pthread"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]

@@ -3,52 +3,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
-#include <linux/if_packet.h>
 
 #include "addon_state.h"
 #include "packet_socket.h"
-#include "rx_fixup.h"
-
-/* recvmmsg/sendmmsg batch size, and how many batches one wake-up may read before yielding to the loop. */
-#define RX_BATCH 64
-#define RX_ROUNDS 4
-#define TAP_READS_PER_WAKE (RX_BATCH * RX_ROUNDS)
-/* Largest GSO super-frame (64 KiB IP packet + Ethernet and two VLAN headers) with a little slack. */
-#define RX_SLOT_DATA (65536 + 64)
-#define RX_SLOT_STRIDE (SEB_RX_HEADROOM + RX_SLOT_DATA + 12)
-#define TX_BATCH 64
-/* Enough to ride out a short stall of the NIC queue; more would only add latency. */
-#define TXQ_CAP 256
-
-typedef struct txq_entry {
-  uint16_t len;
-  uint8_t data[SEB_MAX_FRAME];
-} txq_entry;
-
-typedef struct channel_stats {
-  seb_rx_counters rx;
-  uint64_t rx_truncated;     /* larger than even a super-frame buffer */
-  uint64_t rx_kernel_drops;  /* socket buffer overflow, reported by PACKET_STATISTICS */
-  uint64_t rx_errors;
-  uint64_t rx_outgoing_seen; /* own transmissions the kernel still showed us (old kernels); skipped */
-  uint64_t tx_frames;
-  uint64_t tx_bytes;
-  uint64_t tx_drop_queue_full;
-  uint64_t tx_drop_invalid; /* shorter than an Ethernet header or longer than 1600 bytes */
-  uint64_t tx_drop_error;   /* the kernel refused the frame (interface down, too big for its MTU...) */
-  uint64_t callback_errors; /* onFrames threw: caught here, counted, the channel goes on */
-  char last_callback_error[160];
-  int last_rx_errno;
-  int last_tx_errno;
-} channel_stats;
-
-typedef union ctrl_buf {
-  char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-  struct cmsghdr align;
-} ctrl_buf;
 
 typedef struct seb_channel {
   napi_env env;
@@ -57,156 +16,31 @@ typedef struct seb_channel {
   int ignores_outgoing;
   int closed;
   int in_callback;
-  uv_poll_t *poll;
-  int poll_events;
+  int thread_ok;
+  uv_async_t *notify;
   napi_ref on_frames;
   napi_ref pump;
   napi_async_context actx;
 
-  uint8_t *rx_mem;
-  struct napi_sink *sink; /* per-wake-up arena state and frame descriptors */
-  struct virtio_net_hdr rx_vh[RX_BATCH];
-  struct sockaddr_ll rx_addr[RX_BATCH];
-  ctrl_buf rx_ctrl[RX_BATCH];
-  struct iovec rx_iov[RX_BATCH][2];
-  struct mmsghdr rx_msgs[RX_BATCH];
+  /* counters of the JS thread (the I/O thread's are in io.st) */
+  uint64_t rx_kernel_drops; /* socket buffer overflow, reported by PACKET_STATISTICS */
+  uint64_t rx_drop_no_memory; /* no memory for the ArrayBuffer JS gets: those frames were dropped */
+  uint64_t tx_enqueued;
+  uint64_t tx_frames_js; /* sent inline (see INLINE_MAX) */
+  uint64_t tx_bytes_js;
+  uint64_t tx_drop_error_js;
+  int last_tx_errno_js;
+  uint64_t tx_drop_queue_full;
+  uint64_t tx_drop_invalid; /* shorter than an Ethernet header or longer than 1600 bytes */
+  uint64_t callback_errors; /* onFrames threw: caught here, counted, the channel goes on */
+  char last_callback_error[160];
 
-  struct iovec tx_iov[TX_BATCH][2];
-  struct mmsghdr tx_msgs[TX_BATCH];
-  txq_entry *txq;
-  unsigned txq_head;
-  unsigned txq_len;
-
-  channel_stats st;
+  seb_channel_io io;
 } seb_channel;
 
-static void on_poll(uv_poll_t *h, int status, int events);
 static void channel_finalize(napi_env env, void *data, void *hint);
 
-/* Written in front of every transmitted frame: PACKET_VNET_HDR applies to both directions. All zero = a plain frame. */
-static const struct virtio_net_hdr zero_vh;
-
-/* ---------- receive ---------- */
-
-/* Received frames are written into a few large ArrayBuffers ("arenas") instead of one Buffer each: creating a
- * Buffer per frame (allocation + N-API call) cost ~20 % of the process's CPU at 1 Gbit/s. JS gets the arenas and a
- * Uint32Array of (arena, offset, length) triples and makes Buffer views of them (src/ports/native.ts). */
-#define ARENA_FIRST (16 * 1024)
-#define ARENA_NEXT (64 * 1024)
-#define DESC_MAX (RX_ROUNDS * RX_BATCH * 48) /* 48: the most segments one 64 KiB super-frame can become, rounded up */
-
-typedef struct napi_sink {
-  napi_env env;
-  napi_value arenas;
-  uint32_t narenas;
-  uint8_t *cur;
-  size_t cap, used;
-  uint32_t count;
-  uint32_t desc[DESC_MAX * 3];
-} napi_sink;
-
-static uint8_t *napi_sink_alloc(void *ctx, size_t len) {
-  napi_sink *s = ctx;
-  if (s->count >= DESC_MAX) return NULL;
-  if (!s->cur || s->used + len > s->cap) {
-    size_t cap = s->narenas == 0 ? ARENA_FIRST : ARENA_NEXT;
-    if (cap < len) cap = len;
-    void *data;
-    napi_value ab;
-    if (napi_create_arraybuffer(s->env, cap, &data, &ab) != napi_ok) return NULL;
-    if (napi_set_element(s->env, s->arenas, s->narenas, ab) != napi_ok) return NULL;
-    s->narenas++;
-    s->cur = data;
-    s->cap = cap;
-    s->used = 0;
-  }
-  uint8_t *out = s->cur + s->used;
-  s->desc[s->count * 3] = s->narenas - 1;
-  s->desc[s->count * 3 + 1] = (uint32_t)s->used;
-  s->desc[s->count * 3 + 2] = (uint32_t)len;
-  s->count++;
-  s->used += (len + 7) & ~(size_t)7;
-  return out;
-}
-
-static void read_packet_socket(seb_channel *ch, const seb_sink *sink) {
-  for (int round = 0; round < RX_ROUNDS; round++) {
-    for (int i = 0; i < RX_BATCH; i++) {
-      struct msghdr *m = &ch->rx_msgs[i].msg_hdr;
-      ch->rx_iov[i][0].iov_base = &ch->rx_vh[i];
-      ch->rx_iov[i][0].iov_len = sizeof ch->rx_vh[i];
-      ch->rx_iov[i][1].iov_base = ch->rx_mem + (size_t)i * RX_SLOT_STRIDE + SEB_RX_HEADROOM;
-      ch->rx_iov[i][1].iov_len = RX_SLOT_DATA;
-      m->msg_name = &ch->rx_addr[i];
-      m->msg_namelen = sizeof ch->rx_addr[i];
-      m->msg_iov = ch->rx_iov[i];
-      m->msg_iovlen = 2;
-      m->msg_control = ch->rx_ctrl[i].buf;
-      m->msg_controllen = sizeof ch->rx_ctrl[i].buf;
-      m->msg_flags = 0;
-    }
-    int n = recvmmsg(ch->fd, ch->rx_msgs, RX_BATCH, MSG_DONTWAIT, NULL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if (errno == EINTR) continue;
-      /* EINVAL: the kernel could not describe a frame's offload state in a vnet header and discarded it. */
-      if (errno == EINVAL) {
-        ch->st.rx.drop_bad_gso++;
-        continue;
-      }
-      /* ENETDOWN and friends: a one-shot report of the interface going away; the link monitor handles it. */
-      ch->st.rx_errors++;
-      ch->st.last_rx_errno = errno;
-      return;
-    }
-    for (int i = 0; i < n; i++) {
-      struct msghdr *m = &ch->rx_msgs[i].msg_hdr;
-      if (ch->rx_addr[i].sll_pkttype == PACKET_OUTGOING) {
-        ch->st.rx_outgoing_seen++;
-        continue;
-      }
-      if (m->msg_flags & MSG_TRUNC) {
-        ch->st.rx_truncated++;
-        continue;
-      }
-      size_t got = ch->rx_msgs[i].msg_len;
-      if (got < sizeof(struct virtio_net_hdr)) {
-        ch->st.rx.drop_runt++;
-        continue;
-      }
-      seb_vlan_info vlan = {0, 0, 0};
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
-        struct tpacket_auxdata aux;
-        memcpy(&aux, CMSG_DATA(c), sizeof aux);
-        if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-          vlan.valid = 1;
-          vlan.tci = aux.tp_vlan_tci;
-          vlan.tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0;
-        }
-      }
-      seb_rx_process(ch->rx_iov[i][1].iov_base, got - sizeof(struct virtio_net_hdr), &ch->rx_vh[i], &vlan, sink,
-                     &ch->st.rx);
-    }
-    if (n < RX_BATCH) return;
-  }
-}
-
-static void read_tap(seb_channel *ch, const seb_sink *sink) {
-  uint8_t *buf = ch->rx_mem + SEB_RX_HEADROOM;
-  for (int i = 0; i < TAP_READS_PER_WAKE; i++) {
-    ssize_t r = read(ch->fd, buf, RX_SLOT_DATA);
-    if (r < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if (errno == EINTR) continue;
-      ch->st.rx_errors++;
-      ch->st.last_rx_errno = errno;
-      return;
-    }
-    if (r == 0) return;
-    seb_rx_process(buf, (size_t)r, NULL, NULL, sink, &ch->st.rx);
-  }
-}
+/* ---------- receive (JS thread side) ---------- */
 
 static void release_js(seb_channel *ch) {
   if (ch->pump) {
@@ -223,46 +57,89 @@ static void release_js(seb_channel *ch) {
   }
 }
 
-/* Runs as a JS-callable native function, so V8 has an entered context (needed to create Buffers); invoked
- * through napi_make_callback from the poll callback. Reads one batch and hands it to onFrames in one call. */
+/* Node's Buffer::New leaves the memory uninitialized (napi_create_arraybuffer zeroes it first); JS gets its
+ * ArrayBuffer. NULL when out of memory. */
+static napi_value uninitialized_arraybuffer(napi_env env, size_t len, uint8_t **data) {
+  napi_value buf, ab;
+  size_t blen, off;
+  napi_typedarray_type type;
+  void *p;
+  if (napi_create_buffer(env, len, &p, &buf) != napi_ok) return NULL;
+  if (napi_get_typedarray_info(env, buf, &type, &blen, &p, &ab, &off) != napi_ok || off != 0) return NULL;
+  *data = p;
+  return ab;
+}
+
+/* Runs as a JS-callable native function (invoked through napi_make_callback from the async handle) so V8 has an
+ * entered context. Copies every filled arena into ONE new ArrayBuffer of exactly their size (a memcpy of what was
+ * received costs ~1 % of a core at 1 Gbit/s; handing 64 KiB arenas over instead made V8 collect several times
+ * more external memory and its concurrent marking cost 10-20 % of a core), returns the arenas to the I/O thread
+ * at once, then calls onFrames once. */
 static napi_value js_pump(napi_env env, napi_callback_info info) {
   seb_channel *ch = NULL;
   size_t argc = 0;
   if (napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&ch) != napi_ok || !ch || ch->closed) return NULL;
-  napi_sink *ns = ch->sink;
-  if (!ns) return NULL;
-  ns->env = env;
-  ns->narenas = 0;
-  ns->cur = NULL;
-  ns->cap = ns->used = 0;
-  ns->count = 0;
-  if (napi_create_array(env, &ns->arenas) != napi_ok) return NULL;
-  seb_sink sink = {napi_sink_alloc, ns};
-  if (ch->kind == SEB_CHANNEL_PACKET)
-    read_packet_socket(ch, &sink);
-  else
-    read_tap(ch, &sink);
-  napi_value fn, recv, args[2], desc_ab;
-  if (ns->count == 0 || !ch->on_frames || napi_get_reference_value(env, ch->on_frames, &fn) != napi_ok || !fn) return NULL;
-  void *desc_data;
-  if (napi_create_arraybuffer(env, (size_t)ns->count * 3 * sizeof(uint32_t), &desc_data, &desc_ab) != napi_ok) return NULL;
-  memcpy(desc_data, ns->desc, (size_t)ns->count * 3 * sizeof(uint32_t));
-  args[0] = ns->arenas;
-  if (napi_create_typedarray(env, napi_uint32_array, (size_t)ns->count * 3, desc_ab, 0, &args[1]) != napi_ok) return NULL;
+  int idx[SEB_NARENAS], n = 0, i;
+  uint32_t frames = 0;
+  size_t bytes = 0;
+  seb_io_js_busy(&ch->io); /* before taking: the I/O thread must not see an empty ring and an idle JS in between */
+  while (n < SEB_NARENAS && (i = seb_index_ring_pop(&ch->io.full_ring)) >= 0) {
+    idx[n++] = i;
+    frames += ch->io.arenas[i].count;
+    bytes += ch->io.arenas[i].used;
+  }
+  if (n == 0) {
+    seb_io_js_done(&ch->io);
+    return NULL;
+  }
+  napi_value arenas = NULL, one = NULL, desc_ab = NULL, desc, fn, recv, args[2];
+  uint32_t *d = NULL;
+  uint8_t *mem = NULL;
+  int ok = napi_create_array_with_length(env, 1, &arenas) == napi_ok &&
+           (one = uninitialized_arraybuffer(env, bytes, &mem)) != NULL &&
+           napi_set_element(env, arenas, 0, one) == napi_ok &&
+           napi_create_arraybuffer(env, (size_t)frames * 3 * sizeof(uint32_t), (void **)&d, &desc_ab) == napi_ok;
+  uint32_t base = 0, f = 0;
+  for (int k = 0; k < n; k++) {
+    seb_arena *a = &ch->io.arenas[idx[k]];
+    if (ok) {
+      memcpy(mem + base, a->data, a->used);
+      for (uint32_t j = 0; j < a->count; j++, f++) {
+        d[f * 3] = 0;
+        d[f * 3 + 1] = base + a->desc[j * 2];
+        d[f * 3 + 2] = a->desc[j * 2 + 1];
+      }
+      base += a->used;
+    }
+    a->used = a->count = 0;
+    seb_index_ring_push(&ch->io.free_ring, (uint8_t)idx[k]);
+  }
+  seb_io_kick(&ch->io);
+  if (!ok) ch->rx_drop_no_memory += frames;
+  if (!ok || !ch->on_frames || napi_get_reference_value(env, ch->on_frames, &fn) != napi_ok || !fn ||
+      napi_create_typedarray(env, napi_uint32_array, (size_t)frames * 3, desc_ab, 0, &desc) != napi_ok) {
+    seb_io_js_done(&ch->io);
+    return NULL;
+  }
+  args[0] = arenas;
+  args[1] = desc;
   napi_get_undefined(env, &recv);
   napi_status s = napi_call_function(env, recv, fn, 2, args, NULL);
   /* An exception from JavaScript (the hub, a port's receiver) is caught and counted here: passed on, it would
-   * reach napi_fatal_exception in read_batch and end the process. */
-  seb_take_callback_exception(env, s, &ch->st.callback_errors, ch->st.last_callback_error, sizeof ch->st.last_callback_error);
+   * reach napi_fatal_exception in on_notify and end the process. */
+  seb_take_callback_exception(env, s, &ch->callback_errors, ch->last_callback_error, sizeof ch->last_callback_error);
+  if (!ch->closed) seb_io_js_done(&ch->io); /* the thread may have frames waiting for us */
   return NULL;
 }
 
-static void read_batch(seb_channel *ch) {
+static void on_notify(uv_async_t *h) {
+  seb_channel *ch = h->data;
+  if (!ch || ch->closed || !ch->pump) return;
   napi_env env = ch->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value pump, recv;
-  if (ch->pump && napi_get_reference_value(env, ch->pump, &pump) == napi_ok && pump) {
+  if (napi_get_reference_value(env, ch->pump, &pump) == napi_ok && pump) {
     napi_get_global(env, &recv); /* napi_make_callback needs an object as receiver */
     ch->in_callback = 1;
     napi_status s = napi_make_callback(env, ch->actx, recv, pump, 0, NULL, NULL);
@@ -278,138 +155,23 @@ static void read_batch(seb_channel *ch) {
   napi_close_handle_scope(env, scope);
 }
 
-/* ---------- transmit ---------- */
-
-static void set_poll(seb_channel *ch, int events) {
-  if (ch->closed || !ch->poll || events == ch->poll_events) return;
-  ch->poll_events = events;
-  uv_poll_start(ch->poll, events, on_poll);
-}
-
-/* Try to send frames[0..n); returns how many are done with (sent, or dropped because the kernel refused them).
- * Stops early only when the kernel says "would block". */
-static unsigned send_frames(seb_channel *ch, const uint8_t *const *frames, const size_t *lens, unsigned n) {
-  unsigned done = 0;
-  while (done < n) {
-    if (ch->kind == SEB_CHANNEL_PACKET) {
-      unsigned cnt = n - done;
-      for (unsigned i = 0; i < cnt; i++) {
-        ch->tx_iov[i][0].iov_base = (void *)&zero_vh;
-        ch->tx_iov[i][0].iov_len = sizeof zero_vh;
-        ch->tx_iov[i][1].iov_base = (void *)frames[done + i];
-        ch->tx_iov[i][1].iov_len = lens[done + i];
-        memset(&ch->tx_msgs[i], 0, sizeof ch->tx_msgs[i]);
-        ch->tx_msgs[i].msg_hdr.msg_iov = ch->tx_iov[i];
-        ch->tx_msgs[i].msg_hdr.msg_iovlen = 2;
-      }
-      int r = sendmmsg(ch->fd, ch->tx_msgs, cnt, MSG_DONTWAIT);
-      if (r > 0) {
-        for (int i = 0; i < r; i++) ch->st.tx_bytes += lens[done + (unsigned)i];
-        ch->st.tx_frames += (unsigned)r;
-        done += (unsigned)r;
-        continue;
-      }
-    } else {
-      ssize_t r = write(ch->fd, frames[done], lens[done]);
-      if (r >= 0) {
-        ch->st.tx_frames++;
-        ch->st.tx_bytes += lens[done];
-        done++;
-        continue;
-      }
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EINTR) continue;
-    ch->st.tx_drop_error++;
-    ch->st.last_tx_errno = errno;
-    done++;
-  }
-  return done;
-}
-
-static void enqueue(seb_channel *ch, const uint8_t *frame, size_t len) {
-  if (!ch->txq) ch->txq = malloc(sizeof(txq_entry) * TXQ_CAP);
-  if (!ch->txq || ch->txq_len >= TXQ_CAP) {
-    ch->st.tx_drop_queue_full++;
-    return;
-  }
-  txq_entry *e = &ch->txq[(ch->txq_head + ch->txq_len) % TXQ_CAP];
-  e->len = (uint16_t)len;
-  memcpy(e->data, frame, len);
-  ch->txq_len++;
-}
-
-static void flush_queue(seb_channel *ch) {
-  while (ch->txq_len > 0 && !ch->closed) {
-    const uint8_t *frames[TX_BATCH];
-    size_t lens[TX_BATCH];
-    unsigned n = 0;
-    /* Only the contiguous run up to the end of the ring, so the batch is a simple array. */
-    while (n < TX_BATCH && n < ch->txq_len && ch->txq_head + n < TXQ_CAP) {
-      frames[n] = ch->txq[ch->txq_head + n].data;
-      lens[n] = ch->txq[ch->txq_head + n].len;
-      n++;
-    }
-    unsigned done = send_frames(ch, frames, lens, n);
-    ch->txq_head = (ch->txq_head + done) % TXQ_CAP;
-    ch->txq_len -= done;
-    if (done < n) break;
-  }
-  set_poll(ch, ch->txq_len ? UV_READABLE | UV_WRITABLE : UV_READABLE);
-}
-
-static void send_batch(seb_channel *ch, const uint8_t *const *frames, const size_t *lens, unsigned n) {
-  unsigned done = 0;
-  /* Frames behind a non-empty queue must wait their turn, or the order on the wire would change. */
-  if (ch->txq_len == 0) done = send_frames(ch, frames, lens, n);
-  for (unsigned i = done; i < n; i++) enqueue(ch, frames[i], lens[i]);
-  if (ch->txq_len) flush_queue(ch);
-}
-
-/* ---------- poll ---------- */
-
-static void on_poll(uv_poll_t *h, int status, int events) {
-  seb_channel *ch = h->data;
-  if (!ch || ch->closed) return;
-  if (status < 0) {
-    /* A packet socket reports ENETDOWN when its interface goes down, or when it was bound while the interface
-     * was down (a re-created interface). libuv then stops watching the fd: take the pending error off the
-     * socket and watch it again, or nothing would ever be read from this interface again. */
-    int err = 0;
-    socklen_t len = sizeof err;
-    ch->st.rx_errors++;
-    if (getsockopt(ch->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) ch->st.last_rx_errno = err;
-    else ch->st.last_rx_errno = -status;
-    int want = ch->poll_events ? ch->poll_events : UV_READABLE;
-    ch->poll_events = 0;
-    set_poll(ch, want);
-    return;
-  }
-  if (events & UV_WRITABLE) flush_queue(ch);
-  if (!ch->closed && (events & UV_READABLE)) read_batch(ch);
-}
-
-static void free_poll(uv_handle_t *h) { free(h); }
+static void free_handle(uv_handle_t *h) { free(h); }
 
 static void channel_close(seb_channel *ch) {
   if (ch->closed) return;
   ch->closed = 1;
-  if (ch->kind == SEB_CHANNEL_PACKET && ch->fd >= 0) ch->st.rx_kernel_drops += seb_packet_take_kernel_drops(ch->fd);
-  if (ch->poll) {
-    uv_poll_stop(ch->poll);
-    ch->poll->data = NULL;
-    uv_close((uv_handle_t *)ch->poll, free_poll);
-    ch->poll = NULL;
+  if (ch->kind == SEB_CHANNEL_PACKET && ch->fd >= 0) ch->rx_kernel_drops += seb_packet_take_kernel_drops(ch->fd);
+  /* The thread first: it may be inside a system call on the fd, or writing into an arena. */
+  seb_io_destroy(&ch->io);
+  if (ch->thread_ok) ch->io.st_pub = ch->io.st; /* final; stats() of a closed channel reads these */
+  ch->thread_ok = 0;
+  if (ch->notify) {
+    ch->notify->data = NULL;
+    uv_close((uv_handle_t *)ch->notify, free_handle);
+    ch->notify = NULL;
   }
   if (ch->fd >= 0) close(ch->fd); /* also drops the promiscuous membership, or deletes the TAP device */
   ch->fd = -1;
-  free(ch->rx_mem);
-  ch->rx_mem = NULL;
-  free(ch->sink);
-  ch->sink = NULL;
-  free(ch->txq);
-  ch->txq = NULL;
-  ch->txq_len = 0;
   if (!ch->in_callback) release_js(ch);
 }
 
@@ -429,34 +191,87 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   seb_channel *ch = unwrap(env, self);
   if (!ch) return NULL;
   if (ch->closed) return seb_throw_errno(env, EBADF, "FrameChannel.start");
-  if (ch->poll) return seb_throw(env, "SEB_ESTATE", "FrameChannel already started");
+  if (ch->notify) return seb_throw(env, "SEB_ESTATE", "FrameChannel already started");
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
   if (t != napi_function) return seb_throw(env, "SEB_EARG", "onFrames must be a function");
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return seb_throw(env, "SEB_ELOOP", "no event loop");
-  uv_poll_t *poll = calloc(1, sizeof *poll);
-  if (!poll) return seb_throw_errno(env, ENOMEM, "FrameChannel.start");
-  int rc = uv_poll_init(loop, poll, ch->fd);
+  uv_async_t *notify = calloc(1, sizeof *notify);
+  if (!notify) return seb_throw_errno(env, ENOMEM, "FrameChannel.start");
+  int rc = uv_async_init(loop, notify, on_notify);
   if (rc < 0) {
-    free(poll);
-    return seb_throw_errno(env, -rc, "uv_poll_init");
+    free(notify);
+    return seb_throw_errno(env, -rc, "uv_async_init");
   }
-  napi_value name;
+  napi_value name, pump;
   napi_create_string_utf8(env, "sebridge:FrameChannel", NAPI_AUTO_LENGTH, &name);
-  napi_value pump;
   if (napi_create_function(env, "pump", NAPI_AUTO_LENGTH, js_pump, ch, &pump) != napi_ok) {
-    uv_close((uv_handle_t *)poll, free_poll);
+    uv_close((uv_handle_t *)notify, free_handle);
     return NULL;
   }
   napi_create_reference(env, pump, 1, &ch->pump);
   napi_create_reference(env, argv[0], 1, &ch->on_frames);
   napi_async_init(env, NULL, name, &ch->actx);
-  poll->data = ch;
-  ch->poll = poll;
-  ch->poll_events = UV_READABLE;
-  uv_poll_start(poll, UV_READABLE, on_poll);
+  notify->data = ch;
+  ch->notify = notify;
+  ch->io.notify = notify;
+  for (int i = 0; i < SEB_NARENAS; i++) seb_index_ring_push(&ch->io.free_ring, (uint8_t)i);
+  __atomic_store_n(&ch->io.rx_enabled, 1, __ATOMIC_RELEASE);
+  uint64_t one = 1;
+  ssize_t w = write(ch->io.wake_fd, &one, sizeof one); /* the thread may be asleep without watching the fd */
+  (void)w;
   return NULL;
+}
+
+/* A write of at most this many frames that finds the transmit ring empty is sent right here, on the JS thread: a
+ * ping or a TCP ACK then leaves without waking the I/O thread (a cross-thread wake-up costs tens of microseconds on
+ * an idle core), while bulk traffic (batches of a decoded TLS record) still goes through the thread. */
+#define INLINE_MAX 4
+
+static const struct virtio_net_hdr zero_vh;
+
+/* Sends frames[0..n) now; returns how many are done with (sent, or refused by the kernel and counted). Stops at
+ * "would block": the rest goes through the ring, behind nothing, so the order is kept. */
+static unsigned send_inline(seb_channel *ch, const uint8_t *const *frames, const size_t *lens, unsigned n) {
+  struct iovec iov[INLINE_MAX][2];
+  struct mmsghdr msgs[INLINE_MAX];
+  unsigned done = 0;
+  while (done < n) {
+    int r;
+    if (ch->kind == SEB_CHANNEL_PACKET) {
+      unsigned cnt = n - done;
+      memset(msgs, 0, sizeof msgs);
+      for (unsigned i = 0; i < cnt; i++) {
+        iov[i][0].iov_base = (void *)&zero_vh;
+        iov[i][0].iov_len = sizeof zero_vh;
+        iov[i][1].iov_base = (void *)frames[done + i];
+        iov[i][1].iov_len = lens[done + i];
+        msgs[i].msg_hdr.msg_iov = iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 2;
+      }
+      r = sendmmsg(ch->fd, msgs, cnt, MSG_DONTWAIT);
+      if (r > 0) {
+        for (unsigned i = done; i < done + (unsigned)r; i++) ch->tx_bytes_js += lens[i];
+        ch->tx_frames_js += (unsigned)r;
+        done += (unsigned)r;
+        continue;
+      }
+    } else {
+      if (write(ch->fd, frames[done], lens[done]) >= 0) {
+        ch->tx_frames_js++;
+        ch->tx_bytes_js += lens[done];
+        done++;
+        continue;
+      }
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+    if (errno == EINTR) continue;
+    ch->tx_drop_error_js++;
+    ch->last_tx_errno_js = errno;
+    done++;
+  }
+  return done;
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
@@ -469,27 +284,46 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   if (!is_array) return seb_throw(env, "SEB_EARG", "frames must be an array of Buffers");
   uint32_t n;
   napi_get_array_length(env, argv[0], &n);
-  const uint8_t *frames[TX_BATCH];
-  size_t lens[TX_BATCH];
+  uint64_t tail = ch->io.tx_tail_js;
+  /* The ring is empty when the thread has taken (sent) everything published so far. */
+  int inline_ok = n <= INLINE_MAX && SEB_LOAD_ACQ(&ch->io.tx.head) == tail;
+  const uint8_t *frames[INLINE_MAX];
+  size_t lens[INLINE_MAX];
   unsigned k = 0;
-  for (uint32_t i = 0; i < n && !ch->closed; i++) {
+  for (uint32_t i = 0; i < n; i++) {
     napi_value el;
     void *data;
     size_t len;
-    if (napi_get_element(env, argv[0], i, &el) != napi_ok) return NULL;
-    if (!seb_get_buffer(env, el, &data, &len, "frame")) return NULL;
+    if (napi_get_element(env, argv[0], i, &el) != napi_ok) break;
+    if (!seb_get_buffer(env, el, &data, &len, "frame")) break;
     if (len < SEB_MIN_FRAME || len > SEB_MAX_FRAME) {
-      ch->st.tx_drop_invalid++;
+      ch->tx_drop_invalid++;
       continue;
     }
-    frames[k] = data;
-    lens[k++] = len;
-    if (k == TX_BATCH) {
-      send_batch(ch, frames, lens, k);
-      k = 0;
+    if (inline_ok) {
+      frames[k] = data;
+      lens[k++] = len;
+      continue;
+    }
+    if (!seb_byte_ring_append(&ch->io.tx, &tail, data, (uint32_t)len)) {
+      ch->tx_drop_queue_full++;
+      continue;
+    }
+    ch->tx_enqueued++;
+  }
+  if (k) {
+    /* What the kernel could not take now queues in the (empty) ring. */
+    for (unsigned i = send_inline(ch, frames, lens, k); i < k; i++) {
+      if (seb_byte_ring_append(&ch->io.tx, &tail, frames[i], (uint32_t)lens[i])) ch->tx_enqueued++;
+      else ch->tx_drop_queue_full++;
     }
   }
-  if (k && !ch->closed) send_batch(ch, frames, lens, k);
+  /* Frames before a bad element still go out; the exception (if any) is pending and reaches the caller. */
+  if (tail != ch->io.tx_tail_js) {
+    ch->io.tx_tail_js = tail;
+    seb_byte_ring_publish(&ch->io.tx, tail);
+    seb_io_kick(&ch->io);
+  }
   return NULL;
 }
 
@@ -497,35 +331,39 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   SEB_ARGS(0);
   seb_channel *ch = unwrap(env, self);
   if (!ch) return NULL;
-  if (!ch->closed && ch->kind == SEB_CHANNEL_PACKET) ch->st.rx_kernel_drops += seb_packet_take_kernel_drops(ch->fd);
-  const channel_stats *s = &ch->st;
+  if (!ch->closed && ch->kind == SEB_CHANNEL_PACKET) ch->rx_kernel_drops += seb_packet_take_kernel_drops(ch->fd);
+  seb_io_counters s;
+  if (ch->closed) s = ch->io.st_pub;
+  else seb_io_counters_get(&ch->io, &s);
+  uint64_t queued = ch->closed ? 0 : ch->tx_enqueued - s.tx_done;
   napi_value o;
   napi_create_object(env, &o);
-  seb_set_u64(env, o, "rxFrames", s->rx.frames);
-  seb_set_u64(env, o, "rxBytes", s->rx.bytes);
-  seb_set_u64(env, o, "txFrames", s->tx_frames);
-  seb_set_u64(env, o, "txBytes", s->tx_bytes);
-  seb_set_u64(env, o, "gsoSuperFrames", s->rx.gso_frames);
-  seb_set_u64(env, o, "gsoSegments", s->rx.gso_segments);
-  seb_set_u64(env, o, "checksumsCompleted", s->rx.csum_completed);
-  seb_set_u64(env, o, "sctpChecksumsCompleted", s->rx.csum_sctp);
-  seb_set_u64(env, o, "vlanTagsRestored", s->rx.vlan_restored);
-  seb_set_u64(env, o, "rxDropOversize", s->rx.drop_oversize);
-  seb_set_u64(env, o, "rxDropTruncated", s->rx_truncated);
-  seb_set_u64(env, o, "rxDropRunt", s->rx.drop_runt);
-  seb_set_u64(env, o, "rxDropBadGso", s->rx.drop_bad_gso);
-  seb_set_u64(env, o, "rxDropNoMemory", s->rx.drop_no_memory);
-  seb_set_u64(env, o, "rxDropKernel", s->rx_kernel_drops);
-  seb_set_u64(env, o, "rxErrors", s->rx_errors);
-  seb_set_u64(env, o, "rxOwnSkipped", s->rx_outgoing_seen);
-  seb_set_u64(env, o, "txDropQueueFull", s->tx_drop_queue_full);
-  seb_set_u64(env, o, "txDropInvalid", s->tx_drop_invalid);
-  seb_set_u64(env, o, "txDropError", s->tx_drop_error);
-  seb_set_u64(env, o, "txQueued", ch->txq_len);
-  seb_set_u64(env, o, "callbackErrors", s->callback_errors);
-  seb_set_str(env, o, "lastCallbackError", s->last_callback_error);
-  seb_set_str(env, o, "lastRxError", s->last_rx_errno ? seb_errno_name(s->last_rx_errno) : "");
-  seb_set_str(env, o, "lastTxError", s->last_tx_errno ? seb_errno_name(s->last_tx_errno) : "");
+  seb_set_u64(env, o, "rxFrames", s.rx.frames - ch->rx_drop_no_memory);
+  seb_set_u64(env, o, "rxBytes", s.rx.bytes);
+  seb_set_u64(env, o, "txFrames", s.tx_frames + ch->tx_frames_js);
+  seb_set_u64(env, o, "txBytes", s.tx_bytes + ch->tx_bytes_js);
+  seb_set_u64(env, o, "gsoSuperFrames", s.rx.gso_frames);
+  seb_set_u64(env, o, "gsoSegments", s.rx.gso_segments);
+  seb_set_u64(env, o, "checksumsCompleted", s.rx.csum_completed);
+  seb_set_u64(env, o, "sctpChecksumsCompleted", s.rx.csum_sctp);
+  seb_set_u64(env, o, "vlanTagsRestored", s.rx.vlan_restored);
+  seb_set_u64(env, o, "rxDropOversize", s.rx.drop_oversize);
+  seb_set_u64(env, o, "rxDropTruncated", s.rx_truncated);
+  seb_set_u64(env, o, "rxDropRunt", s.rx.drop_runt);
+  seb_set_u64(env, o, "rxDropBadGso", s.rx.drop_bad_gso);
+  seb_set_u64(env, o, "rxDropNoMemory", s.rx.drop_no_memory + ch->rx_drop_no_memory);
+  seb_set_u64(env, o, "rxDropKernel", ch->rx_kernel_drops);
+  seb_set_u64(env, o, "rxErrors", s.rx_errors);
+  seb_set_u64(env, o, "rxOwnSkipped", s.rx_outgoing_seen);
+  seb_set_u64(env, o, "txDropQueueFull", ch->tx_drop_queue_full);
+  seb_set_u64(env, o, "txDropInvalid", ch->tx_drop_invalid);
+  seb_set_u64(env, o, "txDropError", s.tx_drop_error + ch->tx_drop_error_js);
+  seb_set_u64(env, o, "txQueued", queued);
+  seb_set_u64(env, o, "callbackErrors", ch->callback_errors);
+  seb_set_str(env, o, "lastCallbackError", ch->last_callback_error);
+  seb_set_str(env, o, "lastRxError", s.last_rx_errno ? seb_errno_name(s.last_rx_errno) : "");
+  int last_tx = ch->last_tx_errno_js ? ch->last_tx_errno_js : s.last_tx_errno;
+  seb_set_str(env, o, "lastTxError", last_tx ? seb_errno_name(last_tx) : "");
   seb_set_bool(env, o, "kernelIgnoresOwn", ch->ignores_outgoing != 0);
   return o;
 }
@@ -543,6 +381,7 @@ static napi_value js_construct(napi_env env, napi_callback_info info) {
   if (!ch) return seb_throw_errno(env, ENOMEM, "FrameChannel");
   ch->env = env;
   ch->fd = -1;
+  ch->io.wake_fd = -1;
   ch->closed = 1; /* until seb_channel_new gives it a descriptor */
   if (napi_wrap(env, self, ch, channel_finalize, NULL, NULL) != napi_ok) {
     free(ch);
@@ -582,18 +421,16 @@ napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing)
     return NULL;
   }
   seb_channel *ch = p;
-  size_t slots = kind == SEB_CHANNEL_PACKET ? RX_BATCH : 1;
-  /* Pages of this area are only touched (and so only become resident) when large frames arrive. */
-  ch->rx_mem = malloc(slots * RX_SLOT_STRIDE);
-  ch->sink = malloc(sizeof *ch->sink);
-  if (!ch->rx_mem || !ch->sink) {
-    free(ch->rx_mem);
-    free(ch->sink);
-    ch->rx_mem = NULL;
-    ch->sink = NULL;
-    close(fd);
-    return seb_throw_errno(env, ENOMEM, "FrameChannel buffers");
+  int rc = seb_io_init(&ch->io, kind, fd);
+  if (rc == 0) {
+    rc = seb_io_start(&ch->io);
+    if (rc != 0) seb_io_destroy(&ch->io);
   }
+  if (rc != 0) {
+    close(fd);
+    return seb_throw_errno(env, -rc, "FrameChannel I/O thread");
+  }
+  ch->thread_ok = 1;
   ch->kind = kind;
   ch->fd = fd;
   ch->ignores_outgoing = ignores_outgoing;

@@ -1,22 +1,23 @@
 /*
- * FrameChannel: one file descriptor carrying Ethernet frames (an AF_PACKET socket or a TAP device), driven by
- * the Node.js event loop through a libuv poll handle.
- * Reading: on each wake-up, up to a few hundred frames are read (recvmmsg for sockets), fixed up (VLAN tag,
- * GSO segmentation, checksums: see rx_fixup.h) into a few shared ArrayBuffer arenas (16-64 KiB each, new ones
- * on every wake-up) and handed to JavaScript in ONE call with (arena, offset, length) triples; JS makes Buffer
- * views of them (src/ports/native.ts framesFromBatch). A view keeps its whole arena alive: whoever keeps a frame
- * beyond the batch copies it (see the Port contract, src/ports/port.ts).
+ * FrameChannel: one file descriptor carrying Ethernet frames (an AF_PACKET socket or a TAP device), read and
+ * written by its own I/O thread (channel_io.h) so system calls, segmentation and checksums run in parallel with
+ * the JavaScript thread.
+ * Reading: the I/O thread fixes frames up (VLAN tag, GSO segmentation, checksums: see rx_fixup.h) straight into a
+ * few ArrayBuffer arenas of 64 KiB that the JS thread created for it; a libuv async handle wakes the JS thread,
+ * which hands every filled arena to JavaScript in ONE call with (arena, offset, length) triples; JS makes Buffer
+ * views of them (src/ports/native.ts framesFromBatch). An arena that is mostly empty (a few small frames: idle
+ * traffic) is copied into a small ArrayBuffer and reused at once; a full one is handed over and replaced by a new
+ * one. A view keeps its whole arena alive: whoever keeps a frame beyond the batch copies it (see the Port
+ * contract, src/ports/port.ts).
  * An exception thrown by the JS callback is caught, counted (stats().callbackErrors) and does not stop reading.
- * Writing: frames go out in batches (sendmmsg) straight from the caller's Buffers; what the kernel cannot take
- * right now waits in a small bounded queue (copied), beyond which frames are dropped and counted.
+ * Writing: write() copies the frames into the I/O thread's bounded transmit ring and returns; the thread sends
+ * them in batches (sendmmsg). A frame that finds the ring full is dropped and counted (txDropQueueFull).
  */
 #ifndef SEB_FRAME_CHANNEL_H
 #define SEB_FRAME_CHANNEL_H
 
 #include "napi_util.h"
-
-#define SEB_CHANNEL_PACKET 1
-#define SEB_CHANNEL_TAP 2
+#include "channel_io.h"
 
 napi_status seb_channel_define(napi_env env, napi_value *ctor);
 /* Wraps fd (ownership passes to the channel, also on failure) in a new FrameChannel object. */

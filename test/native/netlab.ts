@@ -203,6 +203,11 @@ export class Peer {
     this.#child.stdin.write(`send ${frame.toString('hex')}\n`);
   }
 
+  /** Send `frame` `count` times back to back (so the receiver finds several in one read). */
+  burst(frame: Buffer, count: number): void {
+    this.#child.stdin.write(`burst ${count} ${frame.toString('hex')}\n`);
+  }
+
   /** Wait until some received frame satisfies pred (or time out). */
   async waitFor(pred: (f: PeerFrame) => boolean, timeoutMs = 3000): Promise<PeerFrame> {
     const deadline = Date.now() + timeoutMs;

@@ -2,6 +2,7 @@
 """Independent peer for the native port tests: raw AF_PACKET socket on one interface (run it inside the test's
 network namespace with `ip netns exec`). Protocol on stdin/stdout, one line each:
   in:  "send <hex>"            transmit a frame
+       "burst <n> <hex>"       transmit the frame n times back to back (frames that reach the reader together)
   out: "ready"                 socket is bound
        "rx <hex> <tci|->"      a received frame (not our own), with the VLAN tag the kernel stripped, if any
 Written in Python on purpose: the peer must not share code with what it checks."""
@@ -53,3 +54,11 @@ for line in sys.stdin:
             s.send(binascii.unhexlify(parts[1]))
         except OSError as e:
             say("err %s" % e)
+    elif len(parts) == 3 and parts[0] == "burst":
+        frame = binascii.unhexlify(parts[2])
+        for _ in range(int(parts[1])):
+            try:
+                s.send(frame)
+            except OSError as e:
+                say("err %s" % e)
+                break

@@ -1,0 +1,396 @@
+#include "channel_io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RX_ROUNDS 4 /* receive batches per turn before the transmit side gets its turn again */
+
+/* Written in front of every transmitted frame on a packet socket: PACKET_VNET_HDR applies to both directions. */
+static const struct virtio_net_hdr zero_vh;
+
+static int stopping(seb_channel_io *io) { return __atomic_load_n(&io->stop, __ATOMIC_ACQUIRE); }
+
+static void publish_counters(seb_channel_io *io) {
+  pthread_mutex_lock(&io->pub_lock);
+  io->st_pub = io->st;
+  pthread_mutex_unlock(&io->pub_lock);
+}
+
+void seb_io_counters_get(seb_channel_io *io, seb_io_counters *out) {
+  pthread_mutex_lock(&io->pub_lock);
+  *out = io->st_pub;
+  pthread_mutex_unlock(&io->pub_lock);
+}
+
+static void drain_wake(seb_channel_io *io) {
+  uint64_t v;
+  while (read(io->wake_fd, &v, sizeof v) == (ssize_t)sizeof v) {
+  }
+}
+
+void seb_io_kick(seb_channel_io *io) {
+  /* Pairs with the thread's "sleeping = 1, then look at the queues once more" (both sequentially consistent):
+   * either the thread sees what we just queued, or we see that it sleeps and wake it. */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&io->sleeping, __ATOMIC_SEQ_CST)) {
+    uint64_t one = 1;
+    ssize_t r = write(io->wake_fd, &one, sizeof one);
+    (void)r;
+  }
+}
+
+static void notify_js(seb_channel_io *io) {
+  publish_counters(io); /* first, so JS never sees more frames than stats() counts */
+  uv_async_send(io->notify);
+}
+
+/* The current arena goes to the JS thread (it is full, or JS is idle and waiting for frames). */
+static void push_current(seb_channel_io *io) {
+  if (io->cur < 0 || io->arenas[io->cur].count == 0) return;
+  seb_index_ring_push(&io->full_ring, (uint8_t)io->cur);
+  io->cur = -1;
+  __atomic_store_n(&io->holding, 0, __ATOMIC_SEQ_CST);
+  notify_js(io);
+}
+
+/* After a read: hand the frames over now if JS is idle; while it is busy, hold them and keep filling the same arena
+ * (JS wakes us when it is done: seb_io_js_done). */
+static void offer(seb_channel_io *io) {
+  if (io->cur < 0 || io->arenas[io->cur].count == 0) return;
+  __atomic_store_n(&io->holding, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n(&io->js_busy, __ATOMIC_SEQ_CST) && seb_index_ring_empty(&io->full_ring)) push_current(io);
+  else publish_counters(io);
+}
+
+static int js_idle_and_holding(seb_channel_io *io) {
+  return io->cur >= 0 && io->arenas[io->cur].count > 0 && !__atomic_load_n(&io->js_busy, __ATOMIC_SEQ_CST) &&
+         seb_index_ring_empty(&io->full_ring);
+}
+
+void seb_io_js_busy(seb_channel_io *io) { __atomic_store_n(&io->js_busy, 1, __ATOMIC_SEQ_CST); }
+
+void seb_io_js_done(seb_channel_io *io) {
+  __atomic_store_n(&io->js_busy, 0, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&io->holding, __ATOMIC_SEQ_CST)) seb_io_kick(io);
+}
+
+/* Block until `ready(io)` or stop; poll()s the wake eventfd and, if `ev` is non-zero, the channel's fd.
+ * Returns the channel fd's revents (0 when only woken). */
+static int wait_for(seb_channel_io *io, int (*ready)(seb_channel_io *), short ev) {
+  __atomic_store_n(&io->sleeping, 1, __ATOMIC_SEQ_CST);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  int rev = 0;
+  if (!stopping(io) && !(ready && ready(io))) {
+    /* ev == 0: the fd is left out (a negative fd is ignored), so a pending socket error cannot make this spin */
+    struct pollfd p[2] = {{io->wake_fd, POLLIN, 0}, {ev ? io->fd : -1, ev, 0}};
+    int n = poll(p, 2, -1);
+    if (n > 0) {
+      if (p[0].revents) drain_wake(io);
+      rev = p[1].revents;
+    }
+  }
+  __atomic_store_n(&io->sleeping, 0, __ATOMIC_SEQ_CST);
+  return rev;
+}
+
+static int arena_available(seb_channel_io *io) { return !seb_index_ring_empty(&io->free_ring); }
+
+/* ---------- receive ---------- */
+
+/* seb_sink allocator: room for one frame in the current arena; takes the next arena (waiting for the JS thread to
+ * return one if none is free) when the current one is full. NULL only when the channel is stopping. */
+static uint8_t *arena_alloc(void *ctx, size_t len) {
+  seb_channel_io *io = ctx;
+  for (;;) {
+    if (io->cur >= 0) {
+      seb_arena *a = &io->arenas[io->cur];
+      if (a->count < SEB_ARENA_FRAMES && a->used + len <= a->cap) {
+        uint8_t *out = a->data + a->used;
+        a->desc[a->count * 2] = a->used;
+        a->desc[a->count * 2 + 1] = (uint32_t)len;
+        a->count++;
+        a->used += (uint32_t)((len + 7) & ~(size_t)7);
+        return out;
+      }
+      push_current(io);
+    }
+    int next = seb_index_ring_pop(&io->free_ring);
+    if (next >= 0) {
+      io->cur = next;
+      io->arenas[next].used = 0;
+      io->arenas[next].count = 0;
+      continue;
+    }
+    if (stopping(io)) return NULL;
+    wait_for(io, arena_available, 0);
+  }
+}
+
+/* Returns 1 when a whole batch was read (more may be waiting), 0 when the socket is drained or failed. */
+static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
+  for (int i = 0; i < SEB_RX_BATCH; i++) {
+    struct msghdr *m = &io->rx_msgs[i].msg_hdr;
+    io->rx_iov[i][0].iov_base = &io->rx_vh[i];
+    io->rx_iov[i][0].iov_len = sizeof io->rx_vh[i];
+    io->rx_iov[i][1].iov_base = io->rx_mem + (size_t)i * SEB_RX_SLOT_STRIDE + SEB_RX_HEADROOM;
+    io->rx_iov[i][1].iov_len = SEB_RX_SLOT_DATA;
+    m->msg_name = &io->rx_addr[i];
+    m->msg_namelen = sizeof io->rx_addr[i];
+    m->msg_iov = io->rx_iov[i];
+    m->msg_iovlen = 2;
+    m->msg_control = io->rx_ctrl[i].buf;
+    m->msg_controllen = sizeof io->rx_ctrl[i].buf;
+    m->msg_flags = 0;
+  }
+  int n = recvmmsg(io->fd, io->rx_msgs, SEB_RX_BATCH, MSG_DONTWAIT, NULL);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    if (errno == EINTR) return 1;
+    /* EINVAL: the kernel could not describe a frame's offload state in a vnet header and discarded it. */
+    if (errno == EINVAL) {
+      io->st.rx.drop_bad_gso++;
+      return 1;
+    }
+    /* ENETDOWN and friends: a one-shot report of the interface going away; the link monitor handles it. */
+    io->st.rx_errors++;
+    io->st.last_rx_errno = errno;
+    return 0;
+  }
+  for (int i = 0; i < n; i++) {
+    struct msghdr *m = &io->rx_msgs[i].msg_hdr;
+    if (io->rx_addr[i].sll_pkttype == PACKET_OUTGOING) {
+      io->st.rx_outgoing_seen++;
+      continue;
+    }
+    if (m->msg_flags & MSG_TRUNC) {
+      io->st.rx_truncated++;
+      continue;
+    }
+    size_t got = io->rx_msgs[i].msg_len;
+    if (got < sizeof(struct virtio_net_hdr)) {
+      io->st.rx.drop_runt++;
+      continue;
+    }
+    seb_vlan_info vlan = {0, 0, 0};
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+      struct tpacket_auxdata aux;
+      memcpy(&aux, CMSG_DATA(c), sizeof aux);
+      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+        vlan.valid = 1;
+        vlan.tci = aux.tp_vlan_tci;
+        vlan.tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0;
+      }
+    }
+    seb_rx_process(io->rx_iov[i][1].iov_base, got - sizeof(struct virtio_net_hdr), &io->rx_vh[i], &vlan, sink,
+                   &io->st.rx);
+  }
+  return n == SEB_RX_BATCH;
+}
+
+static int read_tap_batch(seb_channel_io *io, const seb_sink *sink) {
+  uint8_t *buf = io->rx_mem + SEB_RX_HEADROOM;
+  for (int i = 0; i < SEB_RX_BATCH; i++) {
+    ssize_t r = read(io->fd, buf, SEB_RX_SLOT_DATA);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      if (errno == EINTR) continue;
+      io->st.rx_errors++;
+      io->st.last_rx_errno = errno;
+      return 0;
+    }
+    if (r == 0) return 0;
+    seb_rx_process(buf, (size_t)r, NULL, NULL, sink, &io->st.rx);
+  }
+  return 1;
+}
+
+/* Up to RX_ROUNDS batches; offers what it read to the JS thread. Returns 1 when more may be waiting. */
+static int receive(seb_channel_io *io) {
+  seb_sink sink = {arena_alloc, io};
+  int more = 0;
+  for (int round = 0; round < RX_ROUNDS && !stopping(io); round++) {
+    more = io->kind == SEB_CHANNEL_PACKET ? read_packet_batch(io, &sink) : read_tap_batch(io, &sink);
+    if (!more) break;
+  }
+  offer(io);
+  return more;
+}
+
+/* ---------- transmit ---------- */
+
+static int tx_pending(seb_channel_io *io) { return SEB_LOAD_ACQ(&io->tx.tail) != io->tx.head; }
+
+/* Sends what the ring holds. Returns -1 when the kernel said "would block" (wait for POLLOUT), else the number of
+ * frames taken off the ring. */
+static int transmit(seb_channel_io *io) {
+  int total = 0;
+  uint64_t at = io->tx.head;
+  for (;;) {
+    const uint8_t *data;
+    uint32_t len;
+    unsigned n = 0;
+    uint64_t cursor = at;
+    while (n < SEB_TX_BATCH && seb_byte_ring_peek(&io->tx, &cursor, &data, &len)) {
+      io->tx_iov[n][0].iov_base = (void *)&zero_vh;
+      io->tx_iov[n][0].iov_len = sizeof zero_vh;
+      io->tx_iov[n][1].iov_base = (void *)data;
+      io->tx_iov[n][1].iov_len = len;
+      cursor += seb_rec_size(len);
+      io->tx_next[n] = cursor;
+      n++;
+    }
+    if (n == 0) return total;
+    unsigned done = 0;
+    int blocked = 0;
+    while (done < n) {
+      int r;
+      if (io->kind == SEB_CHANNEL_PACKET) {
+        for (unsigned i = done; i < n; i++) {
+          memset(&io->tx_msgs[i], 0, sizeof io->tx_msgs[i]);
+          io->tx_msgs[i].msg_hdr.msg_iov = io->tx_iov[i];
+          io->tx_msgs[i].msg_hdr.msg_iovlen = 2;
+        }
+        r = sendmmsg(io->fd, io->tx_msgs + done, n - done, MSG_DONTWAIT);
+        if (r > 0) {
+          for (unsigned i = done; i < done + (unsigned)r; i++) io->st.tx_bytes += io->tx_iov[i][1].iov_len;
+          io->st.tx_frames += (unsigned)r;
+          done += (unsigned)r;
+          continue;
+        }
+      } else {
+        ssize_t w = write(io->fd, io->tx_iov[done][1].iov_base, io->tx_iov[done][1].iov_len);
+        if (w >= 0) {
+          io->st.tx_frames++;
+          io->st.tx_bytes += io->tx_iov[done][1].iov_len;
+          done++;
+          continue;
+        }
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        blocked = 1;
+        break;
+      }
+      if (errno == EINTR) continue;
+      io->st.tx_drop_error++;
+      io->st.last_tx_errno = errno;
+      done++;
+    }
+    if (done) {
+      at = io->tx_next[done - 1];
+      seb_byte_ring_release(&io->tx, at);
+      io->st.tx_done += done;
+      total += (int)done;
+    }
+    if (blocked) return -1;
+  }
+}
+
+/* ---------- the thread ---------- */
+
+static int has_work(seb_channel_io *io) { return tx_pending(io) || js_idle_and_holding(io); }
+static int can_hand_over(seb_channel_io *io) { return js_idle_and_holding(io); }
+
+static void on_fd_error(seb_channel_io *io) {
+  /* A packet socket reports ENETDOWN when its interface goes down, or when it was bound while the interface was
+   * down (a re-created interface): take the error off the socket, or poll() would report it forever. */
+  int err = 0;
+  socklen_t len = sizeof err;
+  io->st.rx_errors++;
+  if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+    io->st.last_rx_errno = err;
+  } else {
+    /* Nothing to take off (a TAP device whose interface is down reports POLLERR/POLLHUP-like states): do not spin. */
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  publish_counters(io);
+}
+
+static void *io_main(void *arg) {
+  seb_channel_io *io = arg;
+  int tx_blocked = 0, rx_more = 0;
+  while (!stopping(io)) {
+    int sent = 0;
+    if (!tx_blocked && tx_pending(io)) {
+      sent = transmit(io);
+      if (sent < 0) tx_blocked = 1;
+      publish_counters(io);
+    }
+    int rx_on = __atomic_load_n(&io->rx_enabled, __ATOMIC_ACQUIRE);
+    rx_more = rx_on ? receive(io) : 0;
+    if (js_idle_and_holding(io)) push_current(io);
+    if (rx_more || sent > 0) continue;
+    short ev = (rx_on ? POLLIN : 0) | (tx_blocked ? POLLOUT : 0);
+    int rev = wait_for(io, tx_blocked ? can_hand_over : has_work, ev);
+    if (rev & POLLOUT) tx_blocked = 0;
+    if (rev & (POLLERR | POLLHUP | POLLNVAL)) on_fd_error(io);
+  }
+  return NULL;
+}
+
+int seb_io_init(seb_channel_io *io, int kind, int fd) {
+  io->kind = kind;
+  io->wake_fd = -1;
+  io->fd = fd;
+  io->cur = -1;
+  io->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (io->wake_fd < 0) return -errno;
+  pthread_mutex_init(&io->pub_lock, NULL);
+  seb_index_ring_init(&io->free_ring, SEB_NARENAS);
+  seb_index_ring_init(&io->full_ring, SEB_NARENAS);
+  size_t slots = kind == SEB_CHANNEL_PACKET ? SEB_RX_BATCH : 1;
+  /* Pages of this area are only touched (and so only become resident) when large frames arrive. */
+  io->rx_mem = malloc(slots * SEB_RX_SLOT_STRIDE);
+  io->tx.mem = malloc(SEB_TX_RING_BYTES);
+  io->tx.cap = SEB_TX_RING_BYTES;
+  int ok = io->rx_mem && io->tx.mem;
+  for (int i = 0; i < SEB_NARENAS && ok; i++) {
+    io->arenas[i].data = malloc(SEB_ARENA_SIZE);
+    io->arenas[i].cap = SEB_ARENA_SIZE;
+    ok = io->arenas[i].data != NULL;
+  }
+  if (!ok) {
+    seb_io_destroy(io);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int seb_io_start(seb_channel_io *io) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  int rc = pthread_create(&io->thread, &attr, io_main, io);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return -rc;
+  pthread_setname_np(io->thread, io->kind == SEB_CHANNEL_PACKET ? "sebridge-pkt" : "sebridge-tap");
+  io->running = 1;
+  return 0;
+}
+
+void seb_io_destroy(seb_channel_io *io) {
+  if (io->running) {
+    __atomic_store_n(&io->stop, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t r = write(io->wake_fd, &one, sizeof one);
+    (void)r;
+    pthread_join(io->thread, NULL);
+    io->running = 0;
+  }
+  if (io->wake_fd >= 0) close(io->wake_fd);
+  io->wake_fd = -1;
+  free(io->rx_mem);
+  io->rx_mem = NULL;
+  free(io->tx.mem);
+  io->tx.mem = NULL;
+  for (int i = 0; i < SEB_NARENAS; i++) {
+    free(io->arenas[i].data);
+    io->arenas[i].data = NULL;
+  }
+}

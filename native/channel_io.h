@@ -1,0 +1,124 @@
+/*
+ * The I/O thread of a FrameChannel: everything between the file descriptor (AF_PACKET socket or TAP device) and
+ * the two queues shared with the JavaScript thread. No N-API here: this code never touches JavaScript values.
+ *
+ *   receive:  fd ─recvmmsg─► rx slots ─fix-up (rx_fixup.h)─► arena ─full ring─► JS thread (copies into one
+ *             ArrayBuffer per hand-over) ─free ring─► arenas back at once
+ *   transmit: JS thread ─copy─► byte ring ─sendmmsg─► fd
+ *
+ * Why a thread: on the transmit side the kernel runs the receiving host's whole network stack inside our
+ * sendmmsg (veth, bridges), and on the receive side segmentation and checksums are pure CPU; both used to run on
+ * the one event-loop thread that also carries TLS and the hub. Here they run in parallel with it.
+ *
+ * Bounded: NARENAS arenas of ARENA_SIZE bytes in circulation (when JS is slow, the thread waits for one and the
+ * kernel's socket buffer fills, then the kernel drops and counts), and a transmit ring of TX_RING_BYTES (full: the
+ * frame is dropped and counted by the JS thread).
+ */
+#ifndef SEB_CHANNEL_IO_H
+#define SEB_CHANNEL_IO_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <uv.h>
+
+#include "rx_fixup.h"
+#include "spsc.h"
+
+#define SEB_CHANNEL_PACKET 1
+#define SEB_CHANNEL_TAP 2
+
+#define SEB_RX_BATCH 64
+#define SEB_TX_BATCH 64
+#define SEB_NARENAS 8
+#define SEB_ARENA_SIZE (64 * 1024)
+#define SEB_ARENA_FRAMES 1024 /* frames per arena at most, whatever their size */
+#define SEB_TX_RING_BYTES (512 * 1024)
+/* Largest GSO super-frame (64 KiB IP packet + Ethernet and two VLAN headers) with a little slack. */
+#define SEB_RX_SLOT_DATA (65536 + 64)
+#define SEB_RX_SLOT_STRIDE (SEB_RX_HEADROOM + SEB_RX_SLOT_DATA + 12)
+
+typedef struct seb_arena {
+  uint8_t *data; /* SEB_ARENA_SIZE bytes; the JS thread copies what was used into one ArrayBuffer per hand-over */
+  uint32_t cap;
+  uint32_t used;
+  uint32_t count;
+  uint32_t desc[SEB_ARENA_FRAMES * 2]; /* (offset, length) per frame */
+} seb_arena;
+
+/* Counters written only by the I/O thread (copied out under `pub_lock`). */
+typedef struct seb_io_counters {
+  seb_rx_counters rx;
+  uint64_t rx_truncated;     /* larger than even a super-frame buffer */
+  uint64_t rx_errors;
+  uint64_t rx_outgoing_seen; /* own transmissions the kernel still showed us (old kernels); skipped */
+  uint64_t tx_frames;
+  uint64_t tx_bytes;
+  uint64_t tx_drop_error; /* the kernel refused the frame (interface down, too big for its MTU...) */
+  uint64_t tx_done;       /* frames taken off the ring: sent or refused */
+  int last_rx_errno;
+  int last_tx_errno;
+} seb_io_counters;
+
+typedef union seb_ctrl_buf {
+  char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  struct cmsghdr align;
+} seb_ctrl_buf;
+
+typedef struct seb_channel_io {
+  int kind;
+  int fd;
+  int wake_fd;          /* eventfd: the JS thread wakes a sleeping I/O thread */
+  uv_async_t *notify;   /* the I/O thread wakes the JS thread: full arenas are waiting */
+  pthread_t thread;
+  int running;
+
+  int stop;       /* atomic: set by the JS thread */
+  int rx_enabled; /* atomic: set by the JS thread once it listens (start()); until then the fd is only written */
+  int sleeping; /* atomic: the I/O thread is (about to be) blocked in poll() */
+  int js_busy;  /* atomic: the JS thread is taking and processing arenas (set before it takes them) */
+  int holding;  /* atomic: the I/O thread holds frames it has not handed over yet (because JS was busy) */
+
+  seb_arena arenas[SEB_NARENAS];
+  seb_index_ring free_ring; /* JS thread → I/O thread */
+  seb_index_ring full_ring; /* I/O thread → JS thread */
+  int cur;                  /* I/O thread: arena being filled, or -1 */
+
+  seb_byte_ring tx;
+  uint64_t tx_tail_js; /* JS thread's private producer cursor */
+
+  seb_io_counters st;     /* I/O thread's own */
+  seb_io_counters st_pub; /* published copy */
+  pthread_mutex_t pub_lock;
+
+  /* I/O thread's receive scratch */
+  uint8_t *rx_mem;
+  struct virtio_net_hdr rx_vh[SEB_RX_BATCH];
+  struct sockaddr_ll rx_addr[SEB_RX_BATCH];
+  seb_ctrl_buf rx_ctrl[SEB_RX_BATCH];
+  struct iovec rx_iov[SEB_RX_BATCH][2];
+  struct mmsghdr rx_msgs[SEB_RX_BATCH];
+  struct iovec tx_iov[SEB_TX_BATCH][2];
+  struct mmsghdr tx_msgs[SEB_TX_BATCH];
+  uint64_t tx_next[SEB_TX_BATCH];
+} seb_channel_io;
+
+/* Allocates the thread's buffers, arenas and the wake eventfd. 0 or -errno. */
+int seb_io_init(seb_channel_io *io, int kind, int fd);
+/* Starts the thread (it only writes until rx_enabled is set, with `notify` ready). 0 or -errno. */
+int seb_io_start(seb_channel_io *io);
+/* Stops and joins the thread (if started) and frees what seb_io_init allocated. Does not close `fd`. */
+void seb_io_destroy(seb_channel_io *io);
+/* JS thread: something for the I/O thread (frames to send, arenas returned). Cheap when it is busy. */
+void seb_io_kick(seb_channel_io *io);
+/* JS thread: around taking and processing the filled arenas. While JS is busy, the I/O thread keeps adding to the
+ * arena it is filling instead of handing over many small ones: the next JS call then gets one big batch (one TLS
+ * write on the cascade instead of many). seb_io_js_done wakes the thread if it is holding frames back. */
+void seb_io_js_busy(seb_channel_io *io);
+void seb_io_js_done(seb_channel_io *io);
+/* JS thread: a consistent copy of the I/O thread's counters. */
+void seb_io_counters_get(seb_channel_io *io, seb_io_counters *out);
+
+#endif

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
 import { BenchError, type LongChild } from './child.ts';
@@ -11,6 +12,12 @@ import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from 
 import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts';
 import type { BenchNames } from './names.ts';
 
+/** Every thread of pid (and the threads they start later, which inherit it) on the CPUs in `cpus`. */
+function pinThreads(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchError(`taskset ${cpus} ${pid}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
 export interface Settings {
   seconds: number;
   omit: number;
@@ -22,6 +29,8 @@ export interface Settings {
   sebridgeNodeFlags: string[];
   /** entry script for sebridge instead of bin/sebridge.js */
   sebridgeCli?: string;
+  /** CPU list (taskset -c syntax) both bridges' threads are confined to, e.g. "0" for one core */
+  bridgeCpus?: string;
 }
 
 export interface DirectionResult {
@@ -216,6 +225,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       stock = await startSoftEtherBridge({ netns: names.nsBridge, lan: names.bridgeLan, dir: join(names.dir, `vpnbridge-${mode.id}-${run}`), target: bridgeTarget, mode });
       bridge = stock.process;
     }
+    if (settings.bridgeCpus) pinThreads(bridge.pid, settings.bridgeCpus);
     const connections = await waitSession(ctx, bridge, mode.connections, 60_000);
     const connectSeconds = (Date.now() - started) / 1000;
     if (kind === 'sebridge' && !isSebridge(bridge.pid)) throw new BenchError(`PID ${bridge.pid} is not the sebridge node process`);

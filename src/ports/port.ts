@@ -11,9 +11,9 @@
  * Ownership: a Buffer handed to `write` or to a receiver is read-only from then on for both sides; nobody may
  * mutate it. This is what lets the hub flood one frame to several ports without a copy.
  *
- * Lifetime: a frame is usually a small VIEW into a much larger buffer: frames from a native port share
- * 16-64 KiB receive arenas (native/frame_channel.c), frames from the tunnel are sub-arrays of a TLS/TCP read chunk.
- * A retained 60-byte view keeps its whole arena alive. So whoever keeps a frame BEYOND the current batch (a queue
+ * Lifetime: a frame is usually a small VIEW into a much larger buffer: frames from a native port share one
+ * ArrayBuffer per batch (up to 512 KiB, native/frame_channel.c), frames from the tunnel are sub-arrays of a TLS/TCP
+ * read chunk. A retained 60-byte view keeps that whole buffer alive. So whoever keeps a frame BEYOND the current batch (a queue
  * that outlives the event-loop turn, a capture, a test recorder) must either `keepFrame()` it (copies only when the
  * view pins much more than itself) or bound what it keeps in arena terms and say so. Everything on the data path
  * today is done with a frame within the loop turn it arrived in: the hub forwards synchronously, the cascade's

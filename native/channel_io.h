@@ -77,6 +77,7 @@ typedef struct seb_channel_io {
 
   int stop;       /* atomic: set by the JS thread */
   int rx_enabled; /* atomic: set by the JS thread once it listens (start()); until then the fd is only written */
+  int rx_on_loop; /* receiving is done by the JS thread itself (seb_io_read_on_loop), the thread only transmits */
   int sleeping; /* atomic: the I/O thread is (about to be) blocked in poll() */
   int js_busy;  /* atomic: the JS thread is taking and processing arenas (set before it takes them) */
   int holding;  /* atomic: the I/O thread holds frames it has not handed over yet (because JS was busy) */
@@ -85,6 +86,10 @@ typedef struct seb_channel_io {
   seb_index_ring free_ring; /* JS thread → I/O thread */
   seb_index_ring full_ring; /* I/O thread → JS thread */
   int cur;                  /* I/O thread: arena being filled, or -1 */
+  uint64_t last_push_ns;    /* I/O thread: when the last arena went to JS (CLOCK_MONOTONIC) */
+  uint32_t last_push_bytes; /* I/O thread: how much it carried */
+  uint32_t scanned;         /* I/O thread: frames of the current arena already checked by scan_urgent */
+  int urgent;               /* I/O thread: the current arena holds a frame that must not wait */
 
   seb_byte_ring tx;
   uint64_t tx_tail_js; /* JS thread's private producer cursor */
@@ -118,6 +123,8 @@ void seb_io_kick(seb_channel_io *io);
  * write on the cascade instead of many). seb_io_js_done wakes the thread if it is holding frames back. */
 void seb_io_js_busy(seb_channel_io *io);
 void seb_io_js_done(seb_channel_io *io);
+/* JS thread, rx_on_loop mode: read what is waiting into arenas (put on the full ring). Returns 1 if more may wait. */
+int seb_io_read_on_loop(seb_channel_io *io);
 /* JS thread: a consistent copy of the I/O thread's counters. */
 void seb_io_counters_get(seb_channel_io *io, seb_io_counters *out);
 

@@ -18,6 +18,7 @@ typedef struct seb_channel {
   int in_callback;
   int thread_ok;
   uv_async_t *notify;
+  uv_poll_t *poll; /* rx_on_loop mode: the fd's readability on the event loop */
   napi_ref on_frames;
   napi_ref pump;
   napi_async_context actx;
@@ -82,6 +83,7 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
   int idx[SEB_NARENAS], n = 0, i;
   uint32_t frames = 0;
   size_t bytes = 0;
+  if (ch->io.rx_on_loop) seb_io_read_on_loop(&ch->io);
   seb_io_js_busy(&ch->io); /* before taking: the I/O thread must not see an empty ring and an idle JS in between */
   while (n < SEB_NARENAS && (i = seb_index_ring_pop(&ch->io.full_ring)) >= 0) {
     idx[n++] = i;
@@ -132,8 +134,7 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void on_notify(uv_async_t *h) {
-  seb_channel *ch = h->data;
+static void call_pump(seb_channel *ch) {
   if (!ch || ch->closed || !ch->pump) return;
   napi_env env = ch->env;
   napi_handle_scope scope;
@@ -155,6 +156,22 @@ static void on_notify(uv_async_t *h) {
   napi_close_handle_scope(env, scope);
 }
 
+static void on_notify(uv_async_t *h) { call_pump(h->data); }
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  seb_channel *ch = h->data;
+  if (!ch || ch->closed) return;
+  if (status < 0) {
+    /* ENETDOWN and the like: take the error off the socket and watch again, or libuv stops watching for good. */
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(ch->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    uv_poll_start(h, UV_READABLE, on_poll);
+    return;
+  }
+  call_pump(ch);
+}
+
 static void free_handle(uv_handle_t *h) { free(h); }
 
 static void channel_close(seb_channel *ch) {
@@ -165,6 +182,12 @@ static void channel_close(seb_channel *ch) {
   seb_io_destroy(&ch->io);
   if (ch->thread_ok) ch->io.st_pub = ch->io.st; /* final; stats() of a closed channel reads these */
   ch->thread_ok = 0;
+  if (ch->poll) {
+    uv_poll_stop(ch->poll);
+    ch->poll->data = NULL;
+    uv_close((uv_handle_t *)ch->poll, free_handle);
+    ch->poll = NULL;
+  }
   if (ch->notify) {
     ch->notify->data = NULL;
     uv_close((uv_handle_t *)ch->notify, free_handle);
@@ -217,6 +240,19 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   ch->notify = notify;
   ch->io.notify = notify;
   for (int i = 0; i < SEB_NARENAS; i++) seb_index_ring_push(&ch->io.free_ring, (uint8_t)i);
+  /* Receiving stays on the event loop unless SEBRIDGE_RX_THREAD=1 (see channel_io.h: measured slower on 2 cores). */
+  const char *rx_thread = getenv("SEBRIDGE_RX_THREAD");
+  if (!(rx_thread && rx_thread[0] == '1')) {
+    uv_poll_t *poll = calloc(1, sizeof *poll);
+    if (poll && uv_poll_init(loop, poll, ch->fd) == 0) {
+      ch->io.rx_on_loop = 1;
+      poll->data = ch;
+      ch->poll = poll;
+      uv_poll_start(poll, UV_READABLE, on_poll);
+      return NULL;
+    }
+    free(poll);
+  }
   __atomic_store_n(&ch->io.rx_enabled, 1, __ATOMIC_RELEASE);
   uint64_t one = 1;
   ssize_t w = write(ch->io.wake_fd, &one, sizeof one); /* the thread may be asleep without watching the fd */
@@ -224,18 +260,21 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* A write of at most this many frames that finds the transmit ring empty is sent right here, on the JS thread: a
- * ping or a TCP ACK then leaves without waking the I/O thread (a cross-thread wake-up costs tens of microseconds on
- * an idle core), while bulk traffic (batches of a decoded TLS record) still goes through the thread. */
-#define INLINE_MAX 4
+/* A write of at most INLINE_MAX_BYTES that finds the transmit ring empty is sent right here, on the JS thread: a ping
+ * or a run of TCP ACKs then leaves without waking the I/O thread. Measured on the 2-core test machine: handing the
+ * LAN→server direction's ACKs to the thread cost ~15 % of that direction's throughput (every wake-up preempts
+ * someone), while bulk data toward the LAN (the kernel runs the LAN host's TCP receive inside our sendmmsg) is where
+ * the thread pays. */
+#define INLINE_MAX_BYTES 4096
+#define INLINE_MAX_FRAMES 64
 
 static const struct virtio_net_hdr zero_vh;
 
 /* Sends frames[0..n) now; returns how many are done with (sent, or refused by the kernel and counted). Stops at
  * "would block": the rest goes through the ring, behind nothing, so the order is kept. */
 static unsigned send_inline(seb_channel *ch, const uint8_t *const *frames, const size_t *lens, unsigned n) {
-  struct iovec iov[INLINE_MAX][2];
-  struct mmsghdr msgs[INLINE_MAX];
+  struct iovec iov[INLINE_MAX_FRAMES][2];
+  struct mmsghdr msgs[INLINE_MAX_FRAMES];
   unsigned done = 0;
   while (done < n) {
     int r;
@@ -286,9 +325,9 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   napi_get_array_length(env, argv[0], &n);
   uint64_t tail = ch->io.tx_tail_js;
   /* The ring is empty when the thread has taken (sent) everything published so far. */
-  int inline_ok = n <= INLINE_MAX && SEB_LOAD_ACQ(&ch->io.tx.head) == tail;
-  const uint8_t *frames[INLINE_MAX];
-  size_t lens[INLINE_MAX];
+  int inline_ok = n <= INLINE_MAX_FRAMES && SEB_LOAD_ACQ(&ch->io.tx.head) == tail;
+  const uint8_t *frames[INLINE_MAX_FRAMES];
+  size_t lens[INLINE_MAX_FRAMES], inline_bytes = 0;
   unsigned k = 0;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
@@ -300,10 +339,20 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       ch->tx_drop_invalid++;
       continue;
     }
-    if (inline_ok) {
+    if (inline_ok && inline_bytes + len <= INLINE_MAX_BYTES) {
       frames[k] = data;
       lens[k++] = len;
+      inline_bytes += len;
       continue;
+    }
+    if (inline_ok) {
+      /* Too big to go inline after all: what was collected goes to the ring first, in order. */
+      inline_ok = 0;
+      for (unsigned j = 0; j < k; j++) {
+        if (seb_byte_ring_append(&ch->io.tx, &tail, frames[j], (uint32_t)lens[j])) ch->tx_enqueued++;
+        else ch->tx_drop_queue_full++;
+      }
+      k = 0;
     }
     if (!seb_byte_ring_append(&ch->io.tx, &tail, data, (uint32_t)len)) {
       ch->tx_drop_queue_full++;

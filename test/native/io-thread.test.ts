@@ -1,7 +1,8 @@
 // The frame channel's I/O thread (native/channel_io.c): it exists while the channel is open and is gone after
-// close (no thread leak), a busy JS thread gets one big batch instead of many small ones, JS never sees more frames
-// than stats() counts, writes that go inline (small, empty ring) and through the ring keep their order, and close()
-// returns promptly in the middle of a burst.
+// close (no thread leak); in both receive modes (on the event loop, the default, and on the I/O thread) a busy JS
+// thread gets few big batches instead of many small ones, JS never sees more frames than stats() counts, writes
+// that go inline (small, empty ring) and through the ring keep their order, and close() returns promptly in the
+// middle of a burst.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,6 +31,18 @@ function ioThreads(): number {
   return n;
 }
 
+/** Receiving on the event loop (the default) or on the I/O thread (SEBRIDGE_RX_THREAD=1, read at start()). */
+const RX_MODES = ['loop', 'thread'] as const;
+function openPort(ifname: string, rx: (typeof RX_MODES)[number]): RawSocketPort {
+  if (rx === 'thread') process.env['SEBRIDGE_RX_THREAD'] = '1';
+  else delete process.env['SEBRIDGE_RX_THREAD'];
+  try {
+    return RawSocketPort.open(ifname);
+  } finally {
+    delete process.env['SEBRIDGE_RX_THREAD'];
+  }
+}
+
 async function lab(t: ExecutionContext) {
   const l = new NetLab();
   t.teardown(() => l.cleanup());
@@ -50,77 +63,79 @@ rootTest('one I/O thread per open channel, gone after close', async (t) => {
   t.is(ioThreads(), before, 'close() joined both threads');
 });
 
-rootTest('while JS is busy the thread collects what arrives into one batch; JS never sees more than stats() counts', async (t) => {
-  const { outer, peer } = await lab(t);
-  const port = RawSocketPort.open(outer);
-  t.teardown(() => port.close());
-  const sizes: number[] = [];
-  let seen = 0;
-  let ahead = 0;
-  port.setReceiver((frames) => {
-    seen += frames.length;
-    if (port.stats().rxFrames < seen) ahead++;
-    sizes.push(frames.length);
-    if (sizes.length === 1) {
-      const until = Date.now() + 200; // a busy JS thread (TLS, the hub...) for 200 ms
-      while (Date.now() < until);
+for (const rx of RX_MODES) {
+  rootTest(`rx on the ${rx}: while JS is busy, what arrives is collected into few batches; JS never sees more than stats() counts`, async (t) => {
+    const { outer, peer } = await lab(t);
+    const port = openPort(outer, rx);
+    t.teardown(() => port.close());
+    const sizes: number[] = [];
+    let seen = 0;
+    let ahead = 0;
+    port.setReceiver((frames) => {
+      seen += frames.length;
+      if (port.stats().rxFrames < seen) ahead++;
+      sizes.push(frames.length);
+      if (sizes.length === 1) {
+        const until = Date.now() + 200; // a busy JS thread (TLS, the hub...) for 200 ms
+        while (Date.now() < until);
+      }
+    });
+    const frame = udp4Frame(PEER, BCAST, '198.18.13.1', '255.255.255.255', Buffer.from('first'));
+    const burst = udp4Frame(PEER, BCAST, '198.18.13.1', '255.255.255.255', Buffer.alloc(200, 7));
+    // The agent sends the burst a few ms after the first frame, while the receiver is busy with that one.
+    peer.send(frame);
+    peer.burst(burst, 300);
+    await until(() => seen >= 301, 5000, 'all frames');
+    t.is(ahead, 0, 'stats().rxFrames was never behind what JS had received');
+    t.log(`batch sizes: ${sizes.join(' ')}`);
+    // 300 frames of 242 bytes fit into two 64 KiB arenas: far fewer batches than frames.
+    t.true(sizes.length <= 20, `${sizes.length} batches for 301 frames`);
+  });
+
+  rootTest(`rx on the ${rx}: inline writes and ring writes leave in the order they were written`, async (t) => {
+    const { outer, peer } = await lab(t);
+    const port = openPort(outer, rx);
+    t.teardown(() => port.close());
+    let seq = 0;
+    const next = () => {
+      const payload = Buffer.alloc(100);
+      payload.writeUInt32BE(seq++, 0);
+      return eth(PEER, HOST, 0x88b5, payload);
+    };
+    const atPeer = () => peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).length;
+    // 1 (inline), 60 (ring), 2 (inline if the thread has emptied the ring, else behind the 60), 3 ... in rounds the
+    // peer's socket buffer can hold (it drops beyond ~150 queued frames, which would look like reordering).
+    for (let i = 0; i < 20; i++) {
+      port.write([next()]);
+      port.write(Array.from({ length: 60 }, next));
+      port.write([next(), next()]);
+      port.write([next(), next(), next()]);
+      await until(() => atPeer() >= seq, 5000, `round ${i} at the peer`);
     }
+    const seqs = peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).map((p) => p.frame.readUInt32BE(14));
+    t.deepEqual(seqs, Array.from({ length: seq }, (_, i) => i), 'every frame, in order');
+    const s = port.stats();
+    t.is(s.txFrames, seq);
+    t.is(s.txQueued, 0);
   });
-  const frame = udp4Frame(PEER, BCAST, '198.18.13.1', '255.255.255.255', Buffer.from('first'));
-  const burst = udp4Frame(PEER, BCAST, '198.18.13.1', '255.255.255.255', Buffer.alloc(200, 7));
-  // The agent sends the burst a few ms after the first frame, while the receiver is busy with that one.
-  peer.send(frame);
-  peer.burst(burst, 300);
-  await until(() => seen >= 301, 5000, 'all frames');
-  t.is(ahead, 0, 'stats().rxFrames was never behind what JS had received');
-  t.log(`batch sizes: ${sizes.join(' ')}`);
-  // 300 frames of 242 bytes fit into two 64 KiB arenas: far fewer batches than frames.
-  t.true(sizes.length <= 20, `${sizes.length} batches for 301 frames`);
-});
 
-rootTest('inline writes and ring writes leave in the order they were written', async (t) => {
-  const { outer, peer } = await lab(t);
-  const port = RawSocketPort.open(outer);
-  t.teardown(() => port.close());
-  let seq = 0;
-  const next = () => {
-    const payload = Buffer.alloc(100);
-    payload.writeUInt32BE(seq++, 0);
-    return eth(PEER, HOST, 0x88b5, payload);
-  };
-  const atPeer = () => peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).length;
-  // 1 (inline), 60 (ring), 2 (inline if the thread has emptied the ring, else behind the 60), 3 ... in rounds the
-  // peer's socket buffer can hold (it drops beyond ~150 queued frames, which would look like reordering).
-  for (let i = 0; i < 20; i++) {
-    port.write([next()]);
-    port.write(Array.from({ length: 60 }, next));
-    port.write([next(), next()]);
-    port.write([next(), next(), next()]);
-    await until(() => atPeer() >= seq, 5000, `round ${i} at the peer`);
-  }
-  const seqs = peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).map((p) => p.frame.readUInt32BE(14));
-  t.deepEqual(seqs, Array.from({ length: seq }, (_, i) => i), 'every frame, in order');
-  const s = port.stats();
-  t.is(s.txFrames, seq);
-  t.is(s.txQueued, 0);
-});
-
-rootTest('close() returns promptly during a burst and nothing arrives afterwards', async (t) => {
-  const { outer, peer } = await lab(t);
-  const port = RawSocketPort.open(outer);
-  let after = 0;
-  let closed = false;
-  port.setReceiver(() => {
-    if (closed) after++;
+  rootTest(`rx on the ${rx}: close() returns promptly during a burst and nothing arrives afterwards`, async (t) => {
+    const { outer, peer } = await lab(t);
+    const port = openPort(outer, rx);
+    let after = 0;
+    let closed = false;
+    port.setReceiver(() => {
+      if (closed) after++;
+    });
+    const frame = udp4Frame(PEER, BCAST, '198.18.13.1', '255.255.255.255', Buffer.alloc(1000, 9));
+    peer.burst(frame, 20_000);
+    await until(() => port.stats().rxFrames > 100, 3000, 'the burst is arriving');
+    const t0 = performance.now();
+    port.close();
+    closed = true;
+    const ms = performance.now() - t0;
+    t.true(ms < 100, `close took ${ms.toFixed(1)} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+    t.is(after, 0, 'no batch after close');
   });
-  const frame = udp4Frame(PEER, BCAST, '198.18.13.1', '255.255.255.255', Buffer.alloc(1000, 9));
-  peer.burst(frame, 20_000);
-  await until(() => port.stats().rxFrames > 100, 3000, 'the burst is arriving');
-  const t0 = performance.now();
-  port.close();
-  closed = true;
-  const ms = performance.now() - t0;
-  t.true(ms < 100, `close took ${ms.toFixed(1)} ms`);
-  await new Promise((r) => setTimeout(r, 100));
-  t.is(after, 0, 'no batch after close');
-});
+}

@@ -121,6 +121,12 @@ rootTest('when the kernel cannot take more, frames wait in a bounded queue, leav
   ip('link', 'set', outer, 'txqueuelen', '10000');
   execFileSync('tc', ['qdisc', 'add', 'dev', outer, 'root', 'tbf', 'rate', '20mbit', 'burst', '5kb', 'latency', '2s']);
   const peer = await lab.peer(ns, inner);
+  // All of this process's threads (the port's I/O thread too) on one CPU: tbf hands frames to the veth from whichever
+  // CPU dequeues them (the sender or its timer), and frames put on two CPUs' receive backlogs can overtake each other
+  // inside the kernel, which would look like our queue reordering them.
+  const allCpus = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(/\s+/).at(-1)!;
+  execFileSync('taskset', ['-a', '-p', '1', String(process.pid)]);
+  t.teardown(() => void execFileSync('taskset', ['-a', '-p', allCpus, String(process.pid)]));
   const port = RawSocketPort.open(outer, { sndbuf: 4096 });
   t.teardown(() => port.close());
   const total = 1200;
@@ -142,6 +148,8 @@ rootTest('when the kernel cannot take more, frames wait in a bounded queue, leav
   await until(() => peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).length >= s.txFrames, 5000, 'frames at the peer');
   const seqs = peer.frames.filter((p) => p.frame.readUInt16BE(12) === 0x88b5).map((p) => p.frame.readUInt32BE(14));
   t.is(seqs.length, s.txFrames);
+  const firstOutOfOrder = seqs.findIndex((v, i) => i > 0 && v < seqs[i - 1]!);
+  if (firstOutOfOrder >= 0) t.log(`out of order at ${firstOutOfOrder}: ${seqs.slice(Math.max(0, firstOutOfOrder - 5), firstOutOfOrder + 5).join(' ')}`);
   t.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'order kept');
   t.log(`sent ${s.txFrames}, queue overflow ${s.txDropQueueFull}, kernel refused ${s.txDropError}`);
 });

@@ -1,18 +1,21 @@
 /*
- * The I/O thread of a FrameChannel: everything between the file descriptor (AF_PACKET socket or TAP device) and
- * the two queues shared with the JavaScript thread. No N-API here: this code never touches JavaScript values.
+ * The I/O thread of a FrameChannel, and the receive code shared with the event loop: everything between the file
+ * descriptor (AF_PACKET socket or TAP device) and the queues shared with the JavaScript thread. No N-API here.
  *
- *   receive:  fd ─recvmmsg─► rx slots ─fix-up (rx_fixup.h)─► arena ─full ring─► JS thread (copies into one
- *             ArrayBuffer per hand-over) ─free ring─► arenas back at once
- *   transmit: JS thread ─copy─► byte ring ─sendmmsg─► fd
+ *   transmit: JS thread ─copy─► byte ring (512 KiB) ─sendmmsg on the I/O thread─► fd
+ *   receive (default, rx_on_loop): the JS thread itself reads into the arenas (seb_io_read_on_loop)
+ *   receive (SEBRIDGE_RX_THREAD=1): fd ─recvmmsg + fix-up on the I/O thread─► arena ─full ring─► JS thread
+ *             (copies into one ArrayBuffer per hand-over) ─free ring─► arenas back at once
  *
- * Why a thread: on the transmit side the kernel runs the receiving host's whole network stack inside our
- * sendmmsg (veth, bridges), and on the receive side segmentation and checksums are pure CPU; both used to run on
- * the one event-loop thread that also carries TLS and the hub. Here they run in parallel with it.
+ * Why a thread for sending: the kernel runs the receiving host's whole network stack inside our sendmmsg (veth,
+ * bridges, the LAN host's TCP), the most expensive work of the server→LAN direction; here it runs in parallel with
+ * the event loop that carries TLS and the hub. Why receiving stays on the loop by default: on the 2-core test machine
+ * the thread's extra wake-ups cost the LAN→server direction ~15 % (bench/README.md, "I/O thread"); the loop, busy
+ * with TLS, batches naturally.
  *
- * Bounded: NARENAS arenas of ARENA_SIZE bytes in circulation (when JS is slow, the thread waits for one and the
- * kernel's socket buffer fills, then the kernel drops and counts), and a transmit ring of TX_RING_BYTES (full: the
- * frame is dropped and counted by the JS thread).
+ * Bounded: SEB_NARENAS arenas of SEB_ARENA_SIZE bytes (on the thread: when JS is slow it waits for one and the
+ * kernel's socket buffer fills, then the kernel drops and counts), and a transmit ring of SEB_TX_RING_BYTES (full:
+ * the frame is dropped and counted by the JS thread).
  */
 #ifndef SEB_CHANNEL_IO_H
 #define SEB_CHANNEL_IO_H

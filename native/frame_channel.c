@@ -17,6 +17,7 @@ typedef struct seb_channel {
   int closed;
   int in_callback;
   int thread_ok;
+  int tx_thread; /* SEBRIDGE_IO_THREAD has "tx": writes above INLINE_MAX_BYTES go through the I/O thread */
   uv_async_t *notify;
   uv_poll_t *poll; /* rx_on_loop mode: the fd's readability on the event loop */
   napi_ref on_frames;
@@ -240,9 +241,12 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   ch->notify = notify;
   ch->io.notify = notify;
   for (int i = 0; i < SEB_NARENAS; i++) seb_index_ring_push(&ch->io.free_ring, (uint8_t)i);
-  /* Receiving stays on the event loop unless SEBRIDGE_RX_THREAD=1 (see channel_io.h: measured slower on 2 cores). */
-  const char *rx_thread = getenv("SEBRIDGE_RX_THREAD");
-  if (!(rx_thread && rx_thread[0] == '1')) {
+  /* Measured on the 2-core test machine (bench/README.md, "I/O thread"): reading and sending on the event loop is
+   * the fastest there, so that is the default; SEBRIDGE_IO_THREAD=tx and/or rx move bulk sending and/or reading to
+   * the channel's I/O thread, for machines with cores to spare (to be measured on a 4-core router). */
+  const char *mode = getenv("SEBRIDGE_IO_THREAD");
+  ch->tx_thread = mode && strstr(mode, "tx") != NULL;
+  if (!(mode && strstr(mode, "rx"))) {
     uv_poll_t *poll = calloc(1, sizeof *poll);
     if (poll && uv_poll_init(loop, poll, ch->fd) == 0) {
       ch->io.rx_on_loop = 1;
@@ -260,11 +264,11 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* A write of at most INLINE_MAX_BYTES that finds the transmit ring empty is sent right here, on the JS thread: a ping
- * or a run of TCP ACKs then leaves without waking the I/O thread. Measured on the 2-core test machine: handing the
- * LAN→server direction's ACKs to the thread cost ~15 % of that direction's throughput (every wake-up preempts
- * someone), while bulk data toward the LAN (the kernel runs the LAN host's TCP receive inside our sendmmsg) is where
- * the thread pays. */
+/* Writes are sent right here, on the JS thread, while the transmit ring is empty (the old single-threaded way:
+ * fastest on the 2-core test machine); what the kernel cannot take now waits in the ring and the I/O thread sends it
+ * when the socket is writable again. With tx_thread only a write of at most INLINE_MAX_BYTES (a ping, a few ACKs)
+ * goes inline and bulk goes through the thread, where the kernel's delivery to the LAN host (veth/NIC → its TCP)
+ * runs in parallel with the event loop. */
 #define INLINE_MAX_BYTES 4096
 #define INLINE_MAX_FRAMES 64
 
@@ -313,6 +317,18 @@ static unsigned send_inline(seb_channel *ch, const uint8_t *const *frames, const
   return done;
 }
 
+/* Sends what `frames` collected (inline) and queues what the kernel could not take in the ring, behind nothing. */
+static void flush_inline(seb_channel *ch, const uint8_t **frames, const size_t *lens, unsigned k, uint64_t *tail,
+                         int *inline_ok) {
+  unsigned done = send_inline(ch, frames, lens, k);
+  if (done == k) return;
+  *inline_ok = 0; /* the ring is no longer empty: everything after this goes behind it */
+  for (unsigned i = done; i < k; i++) {
+    if (seb_byte_ring_append(&ch->io.tx, tail, frames[i], (uint32_t)lens[i])) ch->tx_enqueued++;
+    else ch->tx_drop_queue_full++;
+  }
+}
+
 static napi_value js_write(napi_env env, napi_callback_info info) {
   SEB_ARGS(1);
   seb_channel *ch = unwrap(env, self);
@@ -324,8 +340,9 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   uint32_t n;
   napi_get_array_length(env, argv[0], &n);
   uint64_t tail = ch->io.tx_tail_js;
-  /* The ring is empty when the thread has taken (sent) everything published so far. */
-  int inline_ok = n <= INLINE_MAX_FRAMES && SEB_LOAD_ACQ(&ch->io.tx.head) == tail;
+  /* Frames go out right here while the ring is empty (the thread has sent everything published so far); with
+   * tx_thread, only a write of at most INLINE_MAX_BYTES does. */
+  int inline_ok = SEB_LOAD_ACQ(&ch->io.tx.head) == tail;
   const uint8_t *frames[INLINE_MAX_FRAMES];
   size_t lens[INLINE_MAX_FRAMES], inline_bytes = 0;
   unsigned k = 0;
@@ -339,14 +356,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       ch->tx_drop_invalid++;
       continue;
     }
-    if (inline_ok && inline_bytes + len <= INLINE_MAX_BYTES) {
-      frames[k] = data;
-      lens[k++] = len;
-      inline_bytes += len;
-      continue;
-    }
-    if (inline_ok) {
-      /* Too big to go inline after all: what was collected goes to the ring first, in order. */
+    if (inline_ok && ch->tx_thread && (inline_bytes + len > INLINE_MAX_BYTES || k == INLINE_MAX_FRAMES)) {
+      /* A bulk write: everything goes through the thread, what was collected first. */
       inline_ok = 0;
       for (unsigned j = 0; j < k; j++) {
         if (seb_byte_ring_append(&ch->io.tx, &tail, frames[j], (uint32_t)lens[j])) ch->tx_enqueued++;
@@ -354,19 +365,23 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       }
       k = 0;
     }
+    if (inline_ok) {
+      frames[k] = data;
+      lens[k++] = len;
+      inline_bytes += len;
+      if (k == INLINE_MAX_FRAMES && !ch->tx_thread) {
+        flush_inline(ch, frames, lens, k, &tail, &inline_ok);
+        k = 0;
+      }
+      continue;
+    }
     if (!seb_byte_ring_append(&ch->io.tx, &tail, data, (uint32_t)len)) {
       ch->tx_drop_queue_full++;
       continue;
     }
     ch->tx_enqueued++;
   }
-  if (k) {
-    /* What the kernel could not take now queues in the (empty) ring. */
-    for (unsigned i = send_inline(ch, frames, lens, k); i < k; i++) {
-      if (seb_byte_ring_append(&ch->io.tx, &tail, frames[i], (uint32_t)lens[i])) ch->tx_enqueued++;
-      else ch->tx_drop_queue_full++;
-    }
-  }
+  if (k) flush_inline(ch, frames, lens, k, &tail, &inline_ok);
   /* Frames before a bad element still go out; the exception (if any) is pending and reaches the caller. */
   if (tail != ch->io.tx_tail_js) {
     ch->io.tx_tail_js = tail;

@@ -31,11 +31,15 @@ export interface Settings {
   sebridgeCli?: string;
   /** CPU list (taskset -c syntax) both bridges' threads are confined to, e.g. "0" for one core */
   bridgeCpus?: string;
+  /** what-if: net.ipv4.tcp_rmem ("min default max") in the bridge's namespace (its uplink TCP sockets only) */
+  bridgeTcpRmem?: string;
 }
 
 export interface DirectionResult {
   mbps: number;
   retransmits: number | undefined;
+  /** pings from A to B every 50 ms while iperf3 runs (what a user's interactive traffic feels under load) */
+  loadPing?: { avgMs: number; p99Ms: number; lossPct: number };
   /** CPU % of one core over the iperf3 run (100 = one full core) */
   bridgeCpuPct: number | undefined;
   /** the kernel-mode part of bridgeCpuPct */
@@ -173,12 +177,19 @@ async function waitNoSession(ctx: Context, timeoutMs: number): Promise<void> {
   }
 }
 
+const LOAD_PING_INTERVAL_MS = 50;
+
 async function direction(ctx: Context, bridgePid: number, reverse: boolean, observe?: () => () => Promise<Observed>): Promise<DirectionResult & { observed?: Observed }> {
   const { names, addr, settings } = ctx;
   const a0 = await linkCounters(names.nsA, names.hostA);
   const b0 = await linkCounters(names.nsB, names.hostB);
   const win = new CpuWindow({ bridge: bridgePid, server: ctx.server.pid });
   const observed = observe?.();
+  const pingCount = Math.round(((settings.seconds + settings.omit) * 1000) / LOAD_PING_INTERVAL_MS);
+  const loadPing = pingLatency(names.nsA, addr.hosts.server, pingCount, LOAD_PING_INTERVAL_MS).then(
+    (p) => ({ avgMs: p.avgMs, p99Ms: p.p99Ms, lossPct: ((p.sent - p.received) / p.sent) * 100 }),
+    () => ({ avgMs: Number.NaN, p99Ms: Number.NaN, lossPct: 100 }),
+  );
   const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
   const cpu = win.end();
   const extra = observed ? await observed() : undefined;
@@ -191,6 +202,7 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, obse
   return {
     mbps: r.bitsPerSecond / 1e6,
     retransmits: r.retransmits,
+    loadPing: await loadPing,
     bridgeCpuPct: cpu.perProcess['bridge'],
     bridgeSysPct: cpu.systemPct['bridge'],
     bridgeRunqueueWaitPct: cpu.runqueueWaitPct['bridge'],
@@ -215,6 +227,10 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
   const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
     await buildBridgeSide(names, server.netns, addr);
+    if (settings.bridgeTcpRmem) {
+      const r = spawnSync('ip', ['netns', 'exec', names.nsBridge, 'sysctl', '-q', '-w', `net.ipv4.tcp_rmem=${settings.bridgeTcpRmem}`], { encoding: 'utf8' });
+      if (r.status !== 0) throw new BenchError(`sysctl tcp_rmem in ${names.nsBridge}: ${r.stderr.trim()}`);
+    }
     const started = Date.now();
     const bridgeTarget = { ...target, host: addr.uplink.server };
     if (custom) {

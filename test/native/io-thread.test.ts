@@ -1,6 +1,6 @@
 // The frame channel's I/O thread (native/channel_io.c): it exists while the channel is open and is gone after
-// close (no thread leak); in both receive modes (on the event loop, the default, and on the I/O thread) a busy JS
-// thread gets few big batches instead of many small ones, JS never sees more frames than stats() counts, writes
+// close (no thread leak); in every mode (all on the event loop, the default; bulk sending on the thread; reading
+// there too) a busy JS thread gets few big batches instead of many small ones, JS never sees more frames than stats() counts, writes
 // that go inline (small, empty ring) and through the ring keep their order, and close() returns promptly in the
 // middle of a burst.
 import test from 'ava';
@@ -31,15 +31,16 @@ function ioThreads(): number {
   return n;
 }
 
-/** Receiving on the event loop (the default) or on the I/O thread (SEBRIDGE_RX_THREAD=1, read at start()). */
-const RX_MODES = ['loop', 'thread'] as const;
-function openPort(ifname: string, rx: (typeof RX_MODES)[number]): RawSocketPort {
-  if (rx === 'thread') process.env['SEBRIDGE_RX_THREAD'] = '1';
-  else delete process.env['SEBRIDGE_RX_THREAD'];
+/** Where the channel reads and sends bulk (SEBRIDGE_IO_THREAD, read at start()): all on the event loop (the
+ * default), bulk sending on the I/O thread, or both reading and bulk sending there. */
+const RX_MODES = ['', 'tx', 'rx,tx'] as const;
+function openPort(ifname: string, mode: (typeof RX_MODES)[number]): RawSocketPort {
+  if (mode) process.env['SEBRIDGE_IO_THREAD'] = mode;
+  else delete process.env['SEBRIDGE_IO_THREAD'];
   try {
     return RawSocketPort.open(ifname);
   } finally {
-    delete process.env['SEBRIDGE_RX_THREAD'];
+    delete process.env['SEBRIDGE_IO_THREAD'];
   }
 }
 
@@ -64,7 +65,7 @@ rootTest('one I/O thread per open channel, gone after close', async (t) => {
 });
 
 for (const rx of RX_MODES) {
-  rootTest(`rx on the ${rx}: while JS is busy, what arrives is collected into few batches; JS never sees more than stats() counts`, async (t) => {
+  rootTest(`SEBRIDGE_IO_THREAD=${rx || '(unset)'}: while JS is busy, what arrives is collected into few batches; JS never sees more than stats() counts`, async (t) => {
     const { outer, peer } = await lab(t);
     const port = openPort(outer, rx);
     t.teardown(() => port.close());
@@ -92,7 +93,7 @@ for (const rx of RX_MODES) {
     t.true(sizes.length <= 20, `${sizes.length} batches for 301 frames`);
   });
 
-  rootTest(`rx on the ${rx}: inline writes and ring writes leave in the order they were written`, async (t) => {
+  rootTest(`SEBRIDGE_IO_THREAD=${rx || '(unset)'}: inline writes and ring writes leave in the order they were written`, async (t) => {
     const { outer, peer } = await lab(t);
     const port = openPort(outer, rx);
     t.teardown(() => port.close());
@@ -119,7 +120,7 @@ for (const rx of RX_MODES) {
     t.is(s.txQueued, 0);
   });
 
-  rootTest(`rx on the ${rx}: close() returns promptly during a burst and nothing arrives afterwards`, async (t) => {
+  rootTest(`SEBRIDGE_IO_THREAD=${rx || '(unset)'}: close() returns promptly during a burst and nothing arrives afterwards`, async (t) => {
     const { outer, peer } = await lab(t);
     const port = openPort(outer, rx);
     let after = 0;

@@ -3,15 +3,14 @@
  * descriptor (AF_PACKET socket or TAP device) and the queues shared with the JavaScript thread. No N-API here.
  *
  *   transmit: JS thread ─copy─► byte ring (512 KiB) ─sendmmsg on the I/O thread─► fd
+ *             (by default only what the kernel could not take when JS sent it; SEBRIDGE_IO_THREAD=tx: bulk too)
  *   receive (default, rx_on_loop): the JS thread itself reads into the arenas (seb_io_read_on_loop)
- *   receive (SEBRIDGE_RX_THREAD=1): fd ─recvmmsg + fix-up on the I/O thread─► arena ─full ring─► JS thread
+ *   receive (SEBRIDGE_IO_THREAD=rx,tx): fd ─recvmmsg + fix-up on the I/O thread─► arena ─full ring─► JS thread
  *             (copies into one ArrayBuffer per hand-over) ─free ring─► arenas back at once
  *
- * Why a thread for sending: the kernel runs the receiving host's whole network stack inside our sendmmsg (veth,
- * bridges, the LAN host's TCP), the most expensive work of the server→LAN direction; here it runs in parallel with
- * the event loop that carries TLS and the hub. Why receiving stays on the loop by default: on the 2-core test machine
- * the thread's extra wake-ups cost the LAN→server direction ~15 % (bench/README.md, "I/O thread"); the loop, busy
- * with TLS, batches naturally.
+ * Why the thread modes are not the default: on the 2-core test machine, where the real server shares the cores and
+ * is the bottleneck, the thread's wake-ups cost the LAN→server direction 10-25 % and sending on the thread did not
+ * raise server→LAN throughput (bench/README.md, "I/O thread"). The loop, busy with TLS, batches naturally.
  *
  * Bounded: SEB_NARENAS arenas of SEB_ARENA_SIZE bytes (on the thread: when JS is slow it waits for one and the
  * kernel's socket buffer fills, then the kernel drops and counts), and a transmit ring of SEB_TX_RING_BYTES (full:

@@ -4,12 +4,13 @@
  * segmentation, checksums: see rx_fixup.h) into native arenas, copied into ONE ArrayBuffer and handed to JavaScript in
  * ONE call with (arena, offset, length) triples; JS makes Buffer views of it (src/ports/native.ts framesFromBatch). A
  * view keeps the whole buffer alive: whoever keeps a frame beyond the batch copies it (see the Port contract,
- * src/ports/port.ts). With SEBRIDGE_RX_THREAD=1 the channel's I/O thread reads instead (channel_io.h) and a libuv
- * async handle wakes the JS thread.
+ * src/ports/port.ts). With SEBRIDGE_IO_THREAD=rx,tx the channel's I/O thread reads instead (channel_io.h) and a
+ * libuv async handle wakes the JS thread.
  * An exception thrown by the JS callback is caught, counted (stats().callbackErrors) and does not stop reading.
- * Writing: a small write (≤ 4 KiB) that finds the transmit ring empty is sent at once on the JS thread; anything
- * else is copied into the I/O thread's bounded transmit ring and sent there (sendmmsg). A frame that finds the ring
- * full is dropped and counted (txDropQueueFull).
+ * Writing: sendmmsg on the JS thread while the transmit ring is empty; what the kernel cannot take now is copied
+ * into the I/O thread's bounded transmit ring and sent there when the socket is writable (SEBRIDGE_IO_THREAD=tx:
+ * every write above 4 KiB goes through the thread). A frame that finds the ring full is dropped and counted
+ * (txDropQueueFull).
  */
 #ifndef SEB_FRAME_CHANNEL_H
 #define SEB_FRAME_CHANNEL_H

@@ -48,13 +48,14 @@ export interface NativeChannelStats {
 
 export interface NativeFrameChannel {
   /**
-   * Start reading; `onBatch` gets every batch (one call per hand-over of the channel's I/O thread) as the
-   * ArrayBuffers the frames were copied into (today always one) plus (arena, offset, length) triples. Use
-   * `startFrames` to get Buffers.
+   * Start reading; `onBatch` gets every batch (one call per event-loop wake-up, or per hand-over of the channel's
+   * I/O thread with SEBRIDGE_IO_THREAD=rx,tx) as the ArrayBuffers the frames were copied into (today always one)
+   * plus (arena, offset, length) triples. Use `startFrames` to get Buffers.
    */
   start(onBatch: (arenas: ArrayBuffer[], desc: Uint32Array) => void): void;
-  /** Send frames; never blocks: they are copied into the I/O thread's bounded ring (full: dropped and counted);
-   * a small write (≤ 4 frames) on an empty ring is sent at once. */
+  /** Send frames; never blocks: sent at once while the channel's transmit ring is empty, else (and for what the
+   * kernel cannot take now) copied into that bounded ring and sent by the channel's I/O thread (full: dropped and
+   * counted). */
   write(frames: readonly Buffer[]): void;
   stats(): NativeChannelStats;
   /** Idempotent. Closes the descriptor (drops promiscuous membership / deletes a TAP device). */

@@ -8,7 +8,7 @@ import type { ExecutionContext } from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
 import { eth, mac, udp4Frame } from './frames.ts';
-import { isRoot, NetLab, until } from './netlab.ts';
+import { isRoot, until, vethWithPeer } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/io-thread.test.ts: needs root (network namespaces, AF_PACKET)');
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
@@ -44,19 +44,8 @@ function openPort(ifname: string, mode: (typeof RX_MODES)[number]): RawSocketPor
   }
 }
 
-async function lab(t: ExecutionContext) {
-  const l = new NetLab();
-  t.teardown(() => l.cleanup());
-  const ns = l.addNamespace('n');
-  const outer = l.name('o');
-  const inner = l.name('i');
-  l.addVeth(outer, ns, inner);
-  const peer = await l.peer(ns, inner);
-  return { outer, peer };
-}
-
 rootTest('one I/O thread per open channel, gone after close', async (t) => {
-  const { outer } = await lab(t);
+  const { outer } = await vethWithPeer(t);
   const before = ioThreads();
   const ports = [RawSocketPort.open(outer), RawSocketPort.open(outer)];
   t.is(ioThreads(), before + 2);
@@ -66,7 +55,7 @@ rootTest('one I/O thread per open channel, gone after close', async (t) => {
 
 for (const rx of RX_MODES) {
   rootTest(`SEBRIDGE_IO_THREAD=${rx || '(unset)'}: while JS is busy, what arrives is collected into few batches; JS never sees more than stats() counts`, async (t) => {
-    const { outer, peer } = await lab(t);
+    const { outer, peer } = await vethWithPeer(t);
     const port = openPort(outer, rx);
     t.teardown(() => port.close());
     const sizes: number[] = [];
@@ -94,7 +83,7 @@ for (const rx of RX_MODES) {
   });
 
   rootTest(`SEBRIDGE_IO_THREAD=${rx || '(unset)'}: inline writes and ring writes leave in the order they were written`, async (t) => {
-    const { outer, peer } = await lab(t);
+    const { outer, peer } = await vethWithPeer(t);
     const port = openPort(outer, rx);
     t.teardown(() => port.close());
     let seq = 0;
@@ -121,7 +110,7 @@ for (const rx of RX_MODES) {
   });
 
   rootTest(`SEBRIDGE_IO_THREAD=${rx || '(unset)'}: close() returns promptly during a burst and nothing arrives afterwards`, async (t) => {
-    const { outer, peer } = await lab(t);
+    const { outer, peer } = await vethWithPeer(t);
     const port = openPort(outer, rx);
     let after = 0;
     let closed = false;

@@ -227,6 +227,18 @@ export class Peer {
   }
 }
 
+/** The usual setup: a namespace of the test's own, a veth pair into it, and the Python peer on the inner end;
+ * removed in the test's teardown. `outer` is the end in this namespace. */
+export async function vethWithPeer(t: { teardown(fn: () => void): void }): Promise<{ lab: NetLab; ns: string; outer: string; inner: string; peer: Peer }> {
+  const lab = new NetLab();
+  t.teardown(() => lab.cleanup());
+  const ns = lab.addNamespace('n');
+  const outer = lab.name('o');
+  const inner = lab.name('i');
+  lab.addVeth(outer, ns, inner);
+  return { lab, ns, outer, inner, peer: await lab.peer(ns, inner) };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -5,8 +5,10 @@
  *   nsA ── veth ── [root ns: sebridge, raw socket on rootDev] ═ cascade ═ real vpnserver hub ── its local bridge ── nsB
  *
  * RssAnon of /proc/PID/status is sampled every 50 ms through 10 s of iperf3 each way. Measured on the 2-core CI
- * machine (bench/README.md, "Memory under load"): idle ~20 MiB, peak 30-35 MiB; before the changes of that section
- * 48-58 MiB. The bound below fails on a regression of that size, not on noise.
+ * machine (bench/README.md, "Memory under load"): idle 17-21 MiB, peak 32-41 MiB; before the changes of that
+ * section 46-58 MiB. The bound fails on a regression of that size, not on the machine's noise (±3 MiB). What is
+ * left 5 s after the load is printed but not checked: it depends on whether V8 ran a full GC since (dead
+ * ArrayBuffers of the old generation wait for one), ±10 MiB from run to run.
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
@@ -17,9 +19,7 @@ import { iperfClient, startIperfServer } from './iperf.ts';
 import { sleep } from './lab.ts';
 
 /** Peak anonymous RSS allowed under load. */
-const PEAK_ANON_MIB = 42;
-/** Above the idle value, a few seconds after the load (the heap trim runs every 2 s). */
-const AFTER_LOAD_EXTRA_MIB = 8;
+const PEAK_ANON_MIB = 44;
 /** Less than this means the tunnel did not carry real load, and a low memory figure would prove nothing. */
 const MIN_MBPS = 100;
 const SECONDS = 10;
@@ -67,7 +67,7 @@ function peakSampler(pid: number): { stop(): Promise<number> } {
 
 const mib = (kib: number) => (kib / 1024).toFixed(1);
 
-serial(`anonymous memory stays under ${PEAK_ANON_MIB} MiB through ${SECONDS} s of iperf3 each way and falls back afterwards`, async (t) => {
+serial(`anonymous memory stays under ${PEAK_ANON_MIB} MiB through ${SECONDS} s of iperf3 each way`, async (t) => {
   const { nsA, b } = e2e;
   const sebridge = new SebridgeProcess(e2e.lab, {
     server: e2e.serverAddress,
@@ -102,5 +102,4 @@ serial(`anonymous memory stays under ${PEAK_ANON_MIB} MiB through ${SECONDS} s o
   const after = await anonKiB(pid);
   t.log(`sebridge RssAnon: idle ${mib(idle)} MiB, peak under load ${mib(peak)} MiB, 5 s after ${mib(after)} MiB; ${results.join(', ')}`);
   t.true(peak <= PEAK_ANON_MIB * 1024, `peak anonymous RSS ${mib(peak)} MiB > ${PEAK_ANON_MIB} MiB`);
-  t.true(after <= idle + AFTER_LOAD_EXTRA_MIB * 1024, `anonymous RSS ${mib(after)} MiB 5 s after the load, idle was ${mib(idle)} MiB (allowed: +${AFTER_LOAD_EXTRA_MIB} MiB)`);
 });

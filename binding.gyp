@@ -8,6 +8,7 @@
         "native/checksum.c",
         "native/rx_fixup.c",
         "native/frame_channel.c",
+        "native/heap_trim.c",
         "native/channel_io.c",
         "native/link_monitor.c",
         "native/packet_socket.c",

@@ -4,6 +4,7 @@ import type { CascadeStatus } from './session/status.ts';
 import { Hub } from './hub/index.ts';
 import { RawSocketPort } from './ports/raw-socket-port.ts';
 import { TapPort } from './ports/tap-port.ts';
+import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
 import { ConfigError } from './session/config-error.ts';
@@ -93,6 +94,7 @@ export async function runLink(job: LinkJob): Promise<number> {
   cascade.on('state', (s: CascadeStatus) => line(describeStatus(s)));
   cascade.on('connections', () => line(describeStatus(cascade.status())));
   cascade.start();
+  const trimmer = startHeapTrimmer();
   const timer = job.statusIntervalMs > 0 ? setInterval(() => line(describeStatus(cascade.status())), job.statusIntervalMs) : null;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
@@ -103,6 +105,7 @@ export async function runLink(job: LinkJob): Promise<number> {
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
   if (timer) clearInterval(timer);
+  trimmer.stop();
   await cascade.stop();
   hub.close();
   for (const p of local) p.close(); // restores promiscuous mode and offloads; deletes the TAP device

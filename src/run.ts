@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Daemon } from './control/daemon.ts';
+import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { ConfigError } from './session/options.ts';
 
 export const RUN_USAGE = `usage:
@@ -82,7 +83,9 @@ export async function runDaemon(argv: string[]): Promise<number> {
     version: embedded.version ?? version(),
     echo: (line) => process.stdout.write(`${line}\n`),
   });
+  const trimmer = startHeapTrimmer();
   daemon.log.info({ object: 'daemon' }, `${await stopSignal}: stopping`);
+  trimmer.stop();
   await daemon.stop();
   return 0;
 }

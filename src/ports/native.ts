@@ -123,6 +123,8 @@ export interface NativeAddon {
   setFeatures(name: string, features: Record<string, boolean>): void;
   /** The receive path's frame fix-up (VLAN restore, GSO split, checksum completion), for tests. */
   processRxFrame(frame: Buffer, opts?: { vnetHdr?: Buffer; vlanTci?: number; vlanTpid?: number }): NativeRxFixupResult;
+  /** malloc_trim(0): the C heap's free pages back to the system; returns the microseconds it took. */
+  trimHeap(): number;
 }
 
 /** Anything the native layer refused; `code` is the errno name (ENODEV, EPERM, EBUSY...) or a SEB_* code. */

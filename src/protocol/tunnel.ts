@@ -17,15 +17,32 @@ const KEEPALIVE_MARKER = 0xffffffff;
 
 /** One record carrying all `frames`; with `compress`, each block is its own zlib (RFC 1950) stream. */
 export function encodeFrames(frames: readonly Uint8Array[], compress: boolean): Buffer {
+  const blocks = recordBlocks(frames, compress);
+  return writeRecord(Buffer.allocUnsafe(recordSize(blocks)), blocks);
+}
+
+/**
+ * What goes into a record for `frames`: the frames themselves, or with `compress` their zlib streams. Throws
+ * RangeError for a frame over the tunnel limit. Hand the result to recordSize() and writeRecord().
+ */
+export function recordBlocks(frames: readonly Uint8Array[], compress: boolean): readonly Uint8Array[] {
   for (const f of frames) {
     if (f.length > TUNNEL_LIMITS.maxFrame) {
       throw new RangeError(`frame of ${f.length} bytes exceeds the ${TUNNEL_LIMITS.maxFrame}-byte tunnel limit`);
     }
   }
-  const blocks: readonly Uint8Array[] = compress ? frames.map((f) => deflateSync(f)) : frames;
+  return compress ? frames.map((f) => deflateSync(f)) : frames;
+}
+
+/** Bytes of the record carrying `blocks`. */
+export function recordSize(blocks: readonly Uint8Array[]): number {
   let size = 4;
   for (const b of blocks) size += 4 + b.length;
-  const out = Buffer.allocUnsafe(size);
+  return size;
+}
+
+/** Writes the record carrying `blocks` into `out` (exactly recordSize(blocks) bytes) and returns `out`. */
+export function writeRecord(out: Buffer, blocks: readonly Uint8Array[]): Buffer {
   let off = out.writeUInt32BE(blocks.length, 0);
   for (const b of blocks) {
     off = out.writeUInt32BE(b.length, off);

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { TunnelDecoder, encodeFrames, encodeKeepAlive } from '../protocol/tunnel.ts';
+import { TunnelDecoder, encodeKeepAlive, recordBlocks, recordSize, writeRecord } from '../protocol/tunnel.ts';
+import { NumberQueue, type RecordRing } from './record-ring.ts';
 
 const GRACEFUL_CLOSE_MS = 2000;
 
@@ -22,6 +23,8 @@ export interface TunnelConnectionOptions {
   initial: Buffer[]; // tunnel bytes already read during the handshake
   events: TunnelConnectionEvents;
   now: number;
+  /** Memory for the records this connection writes (shared by the session's connections). */
+  records: RecordRing;
 }
 
 /**
@@ -45,6 +48,11 @@ export class TunnelConnection {
   #lastReceiveAt: number;
   #nextKeepAliveAt: number;
   #closed = false;
+  readonly #records: RecordRing;
+  /** The ring region of every write not yet completed (-1: not the ring's memory), oldest first. */
+  readonly #inFlight = new NumberQueue();
+  /** One callback for every write: one socket's writes complete in order, so it gives back the oldest region. */
+  readonly #written = (): void => this.#records.release(this.#inFlight.shift() ?? -1);
 
   constructor(o: TunnelConnectionOptions) {
     this.id = o.id;
@@ -57,6 +65,7 @@ export class TunnelConnection {
     this.#timeoutMs = o.timeoutMs;
     this.#lifetimeMs = o.lifetimeMs;
     this.#events = o.events;
+    this.#records = o.records;
     this.#lastReceiveAt = o.now;
     this.#nextKeepAliveAt = o.now; // a brand-new connection sends one immediately (§7.3)
     this.#decoder = new TunnelDecoder({
@@ -68,7 +77,11 @@ export class TunnelConnection {
     const s = this.#socket;
     s.on('data', (chunk: Buffer) => this.#receive(chunk));
     s.on('error', (e: Error) => this.close(`connection error: ${e.message}`));
-    s.on('close', () => this.close('closed by the server'));
+    s.on('close', () => {
+      // The socket is closed: nothing reads its records any more, whether or not their callbacks have run.
+      for (let seq = this.#inFlight.shift(); seq !== undefined; seq = this.#inFlight.shift()) this.#records.release(seq);
+      this.close('closed by the server');
+    });
     s.on('end', () => this.close('closed by the server'));
     for (const chunk of o.initial) if (chunk.length) this.#receive(chunk);
     s.resume();
@@ -98,9 +111,12 @@ export class TunnelConnection {
   /** Write one record with all `frames` (each <= 1600 bytes; the caller checks). */
   send(frames: readonly Buffer[], now: number): void {
     if (this.#closed) return;
-    const record = encodeFrames(frames, this.#compressed);
-    this.bytesOut += record.length;
-    this.#socket.write(record);
+    const blocks = recordBlocks(frames, this.#compressed);
+    const size = recordSize(blocks);
+    const record = writeRecord(this.#records.take(size), blocks);
+    this.bytesOut += size;
+    this.#inFlight.push(this.#records.lastSeq);
+    this.#socket.write(record, this.#written);
     this.#armKeepAlive(now);
   }
 
@@ -119,7 +135,8 @@ export class TunnelConnection {
     if (this.canSend && now >= this.#nextKeepAliveAt) {
       const ka = encodeKeepAlive();
       this.bytesOut += ka.length;
-      this.#socket.write(ka);
+      this.#inFlight.push(-1);
+      this.#socket.write(ka, this.#written);
       this.#armKeepAlive(now);
     }
     return true;

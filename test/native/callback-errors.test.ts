@@ -7,7 +7,7 @@ import type { ExecutionContext } from 'ava';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { mac, udp4Frame } from './frames.ts';
-import { ip, isRoot, NetLab, until } from './netlab.ts';
+import { ip, isRoot, until, vethLab } from './netlab.ts';
 
 if (!isRoot) console.warn('\n!!! SKIPPING test/native/callback-errors.test.ts: needs root (network namespaces, AF_PACKET) !!!\n');
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
@@ -22,12 +22,7 @@ rootTest('a receiver that throws: caught in the addon and counted, frames keep c
   process.on('uncaughtException', onUncaught);
   t.teardown(() => void process.off('uncaughtException', onUncaught));
 
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { lab, ns, outer, inner } = vethLab(t);
   const peer = await lab.peer(ns, inner);
   const port = RawSocketPort.open(outer);
   t.teardown(() => port.close());
@@ -58,12 +53,7 @@ rootTest('a link-event listener that throws: caught and counted, the monitor kee
   process.on('uncaughtException', onUncaught);
   t.teardown(() => void process.off('uncaughtException', onUncaught));
 
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { outer } = vethLab(t);
   const native = loadNative();
   const names: string[] = [];
   let throws = 0;

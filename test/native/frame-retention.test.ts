@@ -9,7 +9,7 @@ import { MemoryPort } from '../../src/ports/memory-port.ts';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
 import { Hub } from '../../src/hub/index.ts';
 import { mac, udp4Frame } from './frames.ts';
-import { isRoot, NetLab, until } from './netlab.ts';
+import { isRoot, until, vethLab } from './netlab.ts';
 
 if (!isRoot) console.error('\n!!! SKIPPING the native part of test/native/frame-retention.test.ts: needs root (namespaces, AF_PACKET) !!!\n');
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
@@ -52,12 +52,7 @@ test('MemoryPort keeps views by reference only while what they pin stays under i
 });
 
 rootTest('frames from a raw port recorded behind the hub do not pin the receive arenas', async (t) => {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { lab, ns, outer, inner } = vethLab(t);
   const peer = await lab.peer(ns, inner);
   const raw = RawSocketPort.open(outer);
   t.teardown(() => raw.close());

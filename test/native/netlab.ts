@@ -227,16 +227,22 @@ export class Peer {
   }
 }
 
-/** The usual setup: a namespace of the test's own, a veth pair into it, and the Python peer on the inner end;
- * removed in the test's teardown. `outer` is the end in this namespace. */
-export async function vethWithPeer(t: { teardown(fn: () => void): void }): Promise<{ lab: NetLab; ns: string; outer: string; inner: string; peer: Peer }> {
+/** The usual setup: a namespace of the test's own and a veth pair into it (`outer` is the end in this namespace),
+ * removed in the test's teardown. */
+export function vethLab(t: { teardown(fn: () => void): void }): { lab: NetLab; ns: string; outer: string; inner: string } {
   const lab = new NetLab();
   t.teardown(() => lab.cleanup());
   const ns = lab.addNamespace('n');
   const outer = lab.name('o');
   const inner = lab.name('i');
   lab.addVeth(outer, ns, inner);
-  return { lab, ns, outer, inner, peer: await lab.peer(ns, inner) };
+  return { lab, ns, outer, inner };
+}
+
+/** vethLab plus the Python peer on the inner end. */
+export async function vethWithPeer(t: { teardown(fn: () => void): void }): Promise<{ lab: NetLab; ns: string; outer: string; inner: string; peer: Peer }> {
+  const v = vethLab(t);
+  return { ...v, peer: await v.lab.peer(v.ns, v.inner) };
 }
 
 export function sleep(ms: number): Promise<void> {

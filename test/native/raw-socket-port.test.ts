@@ -8,7 +8,7 @@ import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
 import type { LinkState } from '../../src/ports/raw-socket-port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { arpRequest, eth, ipv6Header, mac, udp4Frame } from './frames.ts';
-import { ip, isRoot, NetLab, promiscuity, sleep, until } from './netlab.ts';
+import { ip, isRoot, promiscuity, sleep, until, vethLab } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/raw-socket-port.test.ts: needs root (network namespaces, AF_PACKET)');
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
@@ -24,12 +24,7 @@ function collect(port: RawSocketPort): Buffer[] {
 }
 
 rootTest('frames both ways, tags intact, own frames not echoed, promisc and offloads undone on close', async (t) => {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { lab, ns, outer, inner } = vethLab(t);
   const native = loadNative();
   // The NIC strips tags into metadata with this on; the port must put them back.
   native.setFeatures(outer, { 'rx-vlan-hw-parse': true, 'rx-vlan-stag-hw-parse': true, 'rx-gro': true });
@@ -92,12 +87,7 @@ rootTest('frames both ways, tags intact, own frames not echoed, promisc and offl
 });
 
 rootTest('oversize frames from the wire are dropped and counted', async (t) => {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { lab, ns, outer, inner } = vethLab(t);
   ip('link', 'set', outer, 'mtu', '4000');
   ip('-n', ns, 'link', 'set', inner, 'mtu', '4000');
   const peer = await lab.peer(ns, inner);
@@ -111,12 +101,7 @@ rootTest('oversize frames from the wire are dropped and counted', async (t) => {
 });
 
 rootTest('when the kernel cannot take more, frames wait in a bounded queue, leave in order, and overflow is counted', async (t) => {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { lab, ns, outer, inner } = vethLab(t);
   // A slow qdisc holds frames, and a tiny socket send buffer fills after a couple of them: sendmmsg says EAGAIN.
   ip('link', 'set', outer, 'txqueuelen', '10000');
   execFileSync('tc', ['qdisc', 'add', 'dev', outer, 'root', 'tbf', 'rate', '20mbit', 'burst', '5kb', 'latency', '2s']);
@@ -155,12 +140,7 @@ rootTest('when the kernel cannot take more, frames wait in a bounded queue, leav
 });
 
 rootTest('link down/up and interface re-creation are reported, and the port recovers by itself', async (t) => {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
+  const { lab, ns, outer } = vethLab(t);
   const port = RawSocketPort.open(outer);
   t.teardown(() => port.close());
   const got = collect(port);

@@ -15,7 +15,7 @@
  * LAN→server direction: without this, the thread handed over ~3 times as often as the old single-threaded loop
  * read, and LAN→server throughput fell. Small traffic (a ping on a quiet link, the TCP ACKs of a download) and
  * urgent frames (ICMP echo and the like, IPv4 with a ToS: SoftEther's QoS class) never wait. */
-#define RX_LINGER_NS_DEFAULT 300000
+#define RX_LINGER_NS 300000
 #define RX_LINGER_MIN_BYTES (8 * 1024)
 
 static uint64_t now_ns(void) {
@@ -23,8 +23,6 @@ static uint64_t now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-
-static const uint64_t rx_linger_ns = RX_LINGER_NS_DEFAULT;
 
 /* Written in front of every transmitted frame on a packet socket: PACKET_VNET_HDR applies to both directions. */
 static const struct virtio_net_hdr zero_vh;
@@ -45,11 +43,8 @@ static void publish_rx_counters(seb_channel_io *io) {
 
 static void publish_tx_counters(seb_channel_io *io) {
   pthread_mutex_lock(&io->pub_lock);
-  io->st_pub.tx_frames = io->st.tx_frames;
-  io->st_pub.tx_bytes = io->st.tx_bytes;
-  io->st_pub.tx_drop_error = io->st.tx_drop_error;
+  io->st_pub.tx = io->st.tx;
   io->st_pub.tx_done = io->st.tx_done;
-  io->st_pub.last_tx_errno = io->st.last_tx_errno;
   pthread_mutex_unlock(&io->pub_lock);
 }
 
@@ -99,7 +94,7 @@ static uint64_t linger_left(seb_channel_io *io) {
   const seb_arena *a = &io->arenas[io->cur];
   if (io->urgent || io->last_push_bytes < RX_LINGER_MIN_BYTES || a->used >= a->cap / 4 * 3) return 0;
   uint64_t since = now_ns() - io->last_push_ns;
-  return since < rx_linger_ns ? rx_linger_ns - since : 0;
+  return since < RX_LINGER_NS ? RX_LINGER_NS - since : 0;
 }
 
 /* Frames are waiting, JS is idle (not processing, nothing waiting for it), and they have lingered long enough. */
@@ -285,7 +280,7 @@ static int receive(seb_channel_io *io) {
     /* On the JS thread: only read what the free arenas can surely hold (64 frames need at most 2 when unsegmented). */
     if (io->rx_on_loop && io->cur < 0 && seb_index_ring_empty(&io->free_ring)) break;
     more = io->kind == SEB_CHANNEL_PACKET ? read_packet_batch(io, &sink) : read_tap_batch(io, &sink);
-    scan_urgent(io);
+    if (!io->rx_on_loop) scan_urgent(io); /* only the thread lingers */
     if (!more) break;
   }
   offer(io);
@@ -302,64 +297,68 @@ int seb_io_read_on_loop(seb_channel_io *io) {
 
 static int tx_pending(seb_channel_io *io) { return SEB_LOAD_ACQ(&io->tx.tail) != io->tx.head; }
 
+unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const uint32_t *lens, unsigned n,
+                         seb_tx_counters *c, int *blocked) {
+  struct iovec iov[SEB_TX_BATCH][2];
+  struct mmsghdr msgs[SEB_TX_BATCH];
+  unsigned done = 0;
+  *blocked = 0;
+  while (done < n) {
+    if (kind == SEB_CHANNEL_PACKET) {
+      unsigned cnt = n - done < SEB_TX_BATCH ? n - done : SEB_TX_BATCH;
+      memset(msgs, 0, cnt * sizeof msgs[0]);
+      for (unsigned i = 0; i < cnt; i++) {
+        iov[i][0].iov_base = (void *)&zero_vh;
+        iov[i][0].iov_len = sizeof zero_vh;
+        iov[i][1].iov_base = (void *)frames[done + i];
+        iov[i][1].iov_len = lens[done + i];
+        msgs[i].msg_hdr.msg_iov = iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 2;
+      }
+      int r = sendmmsg(fd, msgs, cnt, MSG_DONTWAIT);
+      if (r > 0) {
+        for (unsigned i = done; i < done + (unsigned)r; i++) c->bytes += lens[i];
+        c->frames += (unsigned)r;
+        done += (unsigned)r;
+        continue;
+      }
+    } else if (write(fd, frames[done], lens[done]) >= 0) {
+      c->frames++;
+      c->bytes += lens[done];
+      done++;
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      *blocked = 1;
+      break;
+    }
+    if (errno == EINTR) continue;
+    c->drop_error++;
+    c->last_errno = errno;
+    done++;
+  }
+  return done;
+}
+
 /* Sends what the ring holds. Returns -1 when the kernel said "would block" (wait for POLLOUT), else the number of
  * frames taken off the ring. */
 static int transmit(seb_channel_io *io) {
+  const uint8_t *frames[SEB_TX_BATCH];
+  uint32_t lens[SEB_TX_BATCH];
+  uint64_t next[SEB_TX_BATCH]; /* ring offset after each frame */
   int total = 0;
-  uint64_t at = io->tx.head;
   for (;;) {
-    const uint8_t *data;
-    uint32_t len;
     unsigned n = 0;
-    uint64_t cursor = at;
-    while (n < SEB_TX_BATCH && seb_byte_ring_peek(&io->tx, &cursor, &data, &len)) {
-      io->tx_iov[n][0].iov_base = (void *)&zero_vh;
-      io->tx_iov[n][0].iov_len = sizeof zero_vh;
-      io->tx_iov[n][1].iov_base = (void *)data;
-      io->tx_iov[n][1].iov_len = len;
-      cursor += seb_rec_size(len);
-      io->tx_next[n] = cursor;
-      n++;
+    uint64_t cursor = io->tx.head;
+    while (n < SEB_TX_BATCH && seb_byte_ring_peek(&io->tx, &cursor, &frames[n], &lens[n])) {
+      cursor += seb_rec_size(lens[n]);
+      next[n++] = cursor;
     }
     if (n == 0) return total;
-    unsigned done = 0;
-    int blocked = 0;
-    while (done < n) {
-      int r;
-      if (io->kind == SEB_CHANNEL_PACKET) {
-        for (unsigned i = done; i < n; i++) {
-          memset(&io->tx_msgs[i], 0, sizeof io->tx_msgs[i]);
-          io->tx_msgs[i].msg_hdr.msg_iov = io->tx_iov[i];
-          io->tx_msgs[i].msg_hdr.msg_iovlen = 2;
-        }
-        r = sendmmsg(io->fd, io->tx_msgs + done, n - done, MSG_DONTWAIT);
-        if (r > 0) {
-          for (unsigned i = done; i < done + (unsigned)r; i++) io->st.tx_bytes += io->tx_iov[i][1].iov_len;
-          io->st.tx_frames += (unsigned)r;
-          done += (unsigned)r;
-          continue;
-        }
-      } else {
-        ssize_t w = write(io->fd, io->tx_iov[done][1].iov_base, io->tx_iov[done][1].iov_len);
-        if (w >= 0) {
-          io->st.tx_frames++;
-          io->st.tx_bytes += io->tx_iov[done][1].iov_len;
-          done++;
-          continue;
-        }
-      }
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        blocked = 1;
-        break;
-      }
-      if (errno == EINTR) continue;
-      io->st.tx_drop_error++;
-      io->st.last_tx_errno = errno;
-      done++;
-    }
+    int blocked;
+    unsigned done = seb_send_frames(io->kind, io->fd, frames, lens, n, &io->st.tx, &blocked);
     if (done) {
-      at = io->tx_next[done - 1];
-      seb_byte_ring_release(&io->tx, at);
+      seb_byte_ring_release(&io->tx, next[done - 1]);
       io->st.tx_done += done;
       total += (int)done;
     }

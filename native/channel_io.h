@@ -50,18 +50,23 @@ typedef struct seb_arena {
   uint32_t desc[SEB_ARENA_FRAMES * 2]; /* (offset, length) per frame */
 } seb_arena;
 
-/* Counters written only by the I/O thread (copied out under `pub_lock`). */
+/* What sending counted (the I/O thread's and the JS thread's inline sends each have their own). */
+typedef struct seb_tx_counters {
+  uint64_t frames;
+  uint64_t bytes;
+  uint64_t drop_error; /* the kernel refused the frame (interface down, too big for its MTU...) */
+  int last_errno;
+} seb_tx_counters;
+
+/* Counters of the receiving side and of the I/O thread's sends (copied out under `pub_lock`). */
 typedef struct seb_io_counters {
   seb_rx_counters rx;
   uint64_t rx_truncated;     /* larger than even a super-frame buffer */
   uint64_t rx_errors;
   uint64_t rx_outgoing_seen; /* own transmissions the kernel still showed us (old kernels); skipped */
-  uint64_t tx_frames;
-  uint64_t tx_bytes;
-  uint64_t tx_drop_error; /* the kernel refused the frame (interface down, too big for its MTU...) */
-  uint64_t tx_done;       /* frames taken off the ring: sent or refused */
+  seb_tx_counters tx;
+  uint64_t tx_done; /* frames taken off the ring: sent or refused */
   int last_rx_errno;
-  int last_tx_errno;
 } seb_io_counters;
 
 typedef union seb_ctrl_buf {
@@ -107,9 +112,6 @@ typedef struct seb_channel_io {
   seb_ctrl_buf rx_ctrl[SEB_RX_BATCH];
   struct iovec rx_iov[SEB_RX_BATCH][2];
   struct mmsghdr rx_msgs[SEB_RX_BATCH];
-  struct iovec tx_iov[SEB_TX_BATCH][2];
-  struct mmsghdr tx_msgs[SEB_TX_BATCH];
-  uint64_t tx_next[SEB_TX_BATCH];
 } seb_channel_io;
 
 /* Allocates the thread's buffers, arenas and the wake eventfd. 0 or -errno. */
@@ -127,6 +129,11 @@ void seb_io_js_busy(seb_channel_io *io);
 void seb_io_js_done(seb_channel_io *io);
 /* JS thread, rx_on_loop mode: read what is waiting into arenas (put on the full ring). Returns 1 if more may wait. */
 int seb_io_read_on_loop(seb_channel_io *io);
+/* Sends frames[0..n) on fd: sendmmsg behind an all-zero vnet header (a packet socket), or one write each (a TAP
+ * device); counts into c. Returns how many are done with (sent, or refused by the kernel and counted) and sets
+ * *blocked when it stopped at "would block". Used by the I/O thread and by the JS thread's inline sends. */
+unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const uint32_t *lens, unsigned n,
+                         seb_tx_counters *c, int *blocked);
 /* JS thread: a consistent copy of the I/O thread's counters. */
 void seb_io_counters_get(seb_channel_io *io, seb_io_counters *out);
 

@@ -28,10 +28,7 @@ typedef struct seb_channel {
   uint64_t rx_kernel_drops; /* socket buffer overflow, reported by PACKET_STATISTICS */
   uint64_t rx_drop_no_memory; /* no memory for the ArrayBuffer JS gets: those frames were dropped */
   uint64_t tx_enqueued;
-  uint64_t tx_frames_js; /* sent inline (see INLINE_MAX) */
-  uint64_t tx_bytes_js;
-  uint64_t tx_drop_error_js;
-  int last_tx_errno_js;
+  seb_tx_counters tx_js; /* sent inline (see INLINE_MAX_BYTES) */
   uint64_t tx_drop_queue_full;
   uint64_t tx_drop_invalid; /* shorter than an Ethernet header or longer than 1600 bytes */
   uint64_t callback_errors; /* onFrames threw: caught here, counted, the channel goes on */
@@ -117,7 +114,7 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
     a->used = a->count = 0;
     seb_index_ring_push(&ch->io.free_ring, (uint8_t)idx[k]);
   }
-  seb_io_kick(&ch->io);
+  if (!ch->io.rx_on_loop) seb_io_kick(&ch->io); /* the reading thread may wait for an arena; else nobody does */
   if (!ok) ch->rx_drop_no_memory += frames;
   if (!ok || !ch->on_frames || napi_get_reference_value(env, ch->on_frames, &fn) != napi_ok || !fn ||
       napi_create_typedarray(env, napi_uint32_array, (size_t)frames * 3, desc_ab, 0, &desc) != napi_ok) {
@@ -272,61 +269,22 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 #define INLINE_MAX_BYTES 4096
 #define INLINE_MAX_FRAMES 64
 
-static const struct virtio_net_hdr zero_vh;
-
-/* Sends frames[0..n) now; returns how many are done with (sent, or refused by the kernel and counted). Stops at
- * "would block": the rest goes through the ring, behind nothing, so the order is kept. */
-static unsigned send_inline(seb_channel *ch, const uint8_t *const *frames, const size_t *lens, unsigned n) {
-  struct iovec iov[INLINE_MAX_FRAMES][2];
-  struct mmsghdr msgs[INLINE_MAX_FRAMES];
-  unsigned done = 0;
-  while (done < n) {
-    int r;
-    if (ch->kind == SEB_CHANNEL_PACKET) {
-      unsigned cnt = n - done;
-      memset(msgs, 0, sizeof msgs);
-      for (unsigned i = 0; i < cnt; i++) {
-        iov[i][0].iov_base = (void *)&zero_vh;
-        iov[i][0].iov_len = sizeof zero_vh;
-        iov[i][1].iov_base = (void *)frames[done + i];
-        iov[i][1].iov_len = lens[done + i];
-        msgs[i].msg_hdr.msg_iov = iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 2;
-      }
-      r = sendmmsg(ch->fd, msgs, cnt, MSG_DONTWAIT);
-      if (r > 0) {
-        for (unsigned i = done; i < done + (unsigned)r; i++) ch->tx_bytes_js += lens[i];
-        ch->tx_frames_js += (unsigned)r;
-        done += (unsigned)r;
-        continue;
-      }
-    } else {
-      if (write(ch->fd, frames[done], lens[done]) >= 0) {
-        ch->tx_frames_js++;
-        ch->tx_bytes_js += lens[done];
-        done++;
-        continue;
-      }
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
-    if (errno == EINTR) continue;
-    ch->tx_drop_error_js++;
-    ch->last_tx_errno_js = errno;
-    done++;
+/* Puts frames[0..k) at the end of the transmit ring (full: dropped and counted). */
+static void queue_frames(seb_channel *ch, const uint8_t *const *frames, const uint32_t *lens, unsigned k, uint64_t *tail) {
+  for (unsigned i = 0; i < k; i++) {
+    if (seb_byte_ring_append(&ch->io.tx, tail, frames[i], lens[i])) ch->tx_enqueued++;
+    else ch->tx_drop_queue_full++;
   }
-  return done;
 }
 
 /* Sends what `frames` collected (inline) and queues what the kernel could not take in the ring, behind nothing. */
-static void flush_inline(seb_channel *ch, const uint8_t **frames, const size_t *lens, unsigned k, uint64_t *tail,
+static void flush_inline(seb_channel *ch, const uint8_t **frames, const uint32_t *lens, unsigned k, uint64_t *tail,
                          int *inline_ok) {
-  unsigned done = send_inline(ch, frames, lens, k);
+  int blocked;
+  unsigned done = seb_send_frames(ch->kind, ch->fd, frames, lens, k, &ch->tx_js, &blocked);
   if (done == k) return;
   *inline_ok = 0; /* the ring is no longer empty: everything after this goes behind it */
-  for (unsigned i = done; i < k; i++) {
-    if (seb_byte_ring_append(&ch->io.tx, tail, frames[i], (uint32_t)lens[i])) ch->tx_enqueued++;
-    else ch->tx_drop_queue_full++;
-  }
+  queue_frames(ch, frames + done, lens + done, k - done, tail);
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
@@ -344,7 +302,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
    * tx_thread, only a write of at most INLINE_MAX_BYTES does. */
   int inline_ok = SEB_LOAD_ACQ(&ch->io.tx.head) == tail;
   const uint8_t *frames[INLINE_MAX_FRAMES];
-  size_t lens[INLINE_MAX_FRAMES], inline_bytes = 0;
+  uint32_t lens[INLINE_MAX_FRAMES];
+  size_t inline_bytes = 0;
   unsigned k = 0;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
@@ -359,15 +318,12 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
     if (inline_ok && ch->tx_thread && (inline_bytes + len > INLINE_MAX_BYTES || k == INLINE_MAX_FRAMES)) {
       /* A bulk write: everything goes through the thread, what was collected first. */
       inline_ok = 0;
-      for (unsigned j = 0; j < k; j++) {
-        if (seb_byte_ring_append(&ch->io.tx, &tail, frames[j], (uint32_t)lens[j])) ch->tx_enqueued++;
-        else ch->tx_drop_queue_full++;
-      }
+      queue_frames(ch, frames, lens, k, &tail);
       k = 0;
     }
     if (inline_ok) {
       frames[k] = data;
-      lens[k++] = len;
+      lens[k++] = (uint32_t)len;
       inline_bytes += len;
       if (k == INLINE_MAX_FRAMES && !ch->tx_thread) {
         flush_inline(ch, frames, lens, k, &tail, &inline_ok);
@@ -375,11 +331,9 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       }
       continue;
     }
-    if (!seb_byte_ring_append(&ch->io.tx, &tail, data, (uint32_t)len)) {
-      ch->tx_drop_queue_full++;
-      continue;
-    }
-    ch->tx_enqueued++;
+    const uint8_t *frame = data;
+    uint32_t frame_len = (uint32_t)len;
+    queue_frames(ch, &frame, &frame_len, 1, &tail);
   }
   if (k) flush_inline(ch, frames, lens, k, &tail, &inline_ok);
   /* Frames before a bad element still go out; the exception (if any) is pending and reaches the caller. */
@@ -404,8 +358,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &o);
   seb_set_u64(env, o, "rxFrames", s.rx.frames - ch->rx_drop_no_memory);
   seb_set_u64(env, o, "rxBytes", s.rx.bytes);
-  seb_set_u64(env, o, "txFrames", s.tx_frames + ch->tx_frames_js);
-  seb_set_u64(env, o, "txBytes", s.tx_bytes + ch->tx_bytes_js);
+  seb_set_u64(env, o, "txFrames", s.tx.frames + ch->tx_js.frames);
+  seb_set_u64(env, o, "txBytes", s.tx.bytes + ch->tx_js.bytes);
   seb_set_u64(env, o, "gsoSuperFrames", s.rx.gso_frames);
   seb_set_u64(env, o, "gsoSegments", s.rx.gso_segments);
   seb_set_u64(env, o, "checksumsCompleted", s.rx.csum_completed);
@@ -421,12 +375,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "rxOwnSkipped", s.rx_outgoing_seen);
   seb_set_u64(env, o, "txDropQueueFull", ch->tx_drop_queue_full);
   seb_set_u64(env, o, "txDropInvalid", ch->tx_drop_invalid);
-  seb_set_u64(env, o, "txDropError", s.tx_drop_error + ch->tx_drop_error_js);
+  seb_set_u64(env, o, "txDropError", s.tx.drop_error + ch->tx_js.drop_error);
   seb_set_u64(env, o, "txQueued", queued);
   seb_set_u64(env, o, "callbackErrors", ch->callback_errors);
   seb_set_str(env, o, "lastCallbackError", ch->last_callback_error);
   seb_set_str(env, o, "lastRxError", s.last_rx_errno ? seb_errno_name(s.last_rx_errno) : "");
-  int last_tx = ch->last_tx_errno_js ? ch->last_tx_errno_js : s.last_tx_errno;
+  int last_tx = ch->tx_js.last_errno ? ch->tx_js.last_errno : s.tx.last_errno;
   seb_set_str(env, o, "lastTxError", last_tx ? seb_errno_name(last_tx) : "");
   seb_set_bool(env, o, "kernelIgnoresOwn", ch->ignores_outgoing != 0);
   return o;

@@ -30,6 +30,9 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --sebridge-cli=PATH  run this entry script instead of bin/sebridge.js (e.g. a compiled JavaScript build)
   --bridge-cpus LIST   confine both bridges (all their threads) to these CPUs (taskset -c syntax, e.g. 0 or 0,1)
   --bridge-tcp-rmem "MIN DEF MAX"  what-if: net.ipv4.tcp_rmem in the bridge's namespace (its uplink sockets)
+  --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
+  --capture DIR        what-if: tcpdump 60 000 packets at host B during every server->LAN run
+  --server-drops       sample vpnserver's drop points around every iperf3 run (docs/server-send-path.md)
   --json               machine-readable output on stdout (progress goes to stderr either way)
 `;
 
@@ -52,6 +55,12 @@ function checkMachine(): void {
   if (missing.length) fail(missing.join('\n'));
 }
 
+function niceLevel(v: string): number {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v) || n < -20 || n > 19) fail(`--bridge-nice: "${v}" is not a nice level from -20 to 19`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const { values } = (() => {
     try {
@@ -59,7 +68,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, capture: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -81,6 +90,9 @@ async function main(): Promise<void> {
     ...(values['sebridge-cli'] ? { sebridgeCli: resolve(values['sebridge-cli']) } : {}),
     ...(values['bridge-cpus'] ? { bridgeCpus: values['bridge-cpus'] } : {}),
     ...(values['bridge-tcp-rmem'] ? { bridgeTcpRmem: values['bridge-tcp-rmem'] } : {}),
+    ...(values['server-drops'] ? { serverDrops: true } : {}),
+    ...(values.capture ? { captureDir: resolve(values.capture) } : {}),
+    ...(values['bridge-nice'] !== undefined ? { bridgeNice: niceLevel(values['bridge-nice']) } : {}),
   };
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);

@@ -22,6 +22,11 @@ typedef struct seb_channel {
   uv_poll_t *poll; /* rx_on_loop mode: the fd's readability on the event loop */
   napi_ref on_frames;
   napi_ref pump;
+  /* The hand-over buffers, made on first use and reused for every batch (see js_pump). */
+  napi_ref rx_buf;
+  uint8_t *rx_buf_data;
+  napi_ref rx_desc;
+  uint32_t *rx_desc_data;
   napi_async_context actx;
 
   /* counters of the JS thread (the I/O thread's are in io.st) */
@@ -54,6 +59,42 @@ static void release_js(seb_channel *ch) {
     napi_async_destroy(ch->env, ch->actx);
     ch->actx = NULL;
   }
+  if (ch->rx_buf) {
+    napi_delete_reference(ch->env, ch->rx_buf);
+    ch->rx_buf = NULL;
+  }
+  if (ch->rx_desc) {
+    napi_delete_reference(ch->env, ch->rx_desc);
+    ch->rx_desc = NULL;
+  }
+}
+
+static napi_value uninitialized_arraybuffer(napi_env env, size_t len, uint8_t **data);
+
+#define RX_BUF_BYTES (SEB_NARENAS * SEB_ARENA_SIZE)
+#define RX_DESC_WORDS (SEB_NARENAS * SEB_ARENA_FRAMES * 3)
+
+/* The channel's hand-over buffers (frame bytes; (arena, offset, length) triples), made once: a batch hands JS the
+ * same ArrayBuffer every time. Returns 0 when out of memory. */
+static int rx_buffers(napi_env env, seb_channel *ch, napi_value *buf, napi_value *desc_ab) {
+  if (!ch->rx_buf) {
+    napi_value b, d;
+    uint8_t *mem;
+    void *dmem;
+    if ((b = uninitialized_arraybuffer(env, RX_BUF_BYTES, &mem)) == NULL ||
+        napi_create_arraybuffer(env, RX_DESC_WORDS * sizeof(uint32_t), &dmem, &d) != napi_ok)
+      return 0;
+    if (napi_create_reference(env, b, 1, &ch->rx_buf) != napi_ok) return 0;
+    if (napi_create_reference(env, d, 1, &ch->rx_desc) != napi_ok) {
+      napi_delete_reference(env, ch->rx_buf);
+      ch->rx_buf = NULL;
+      return 0;
+    }
+    ch->rx_buf_data = mem;
+    ch->rx_desc_data = dmem;
+  }
+  return napi_get_reference_value(env, ch->rx_buf, buf) == napi_ok && *buf &&
+         napi_get_reference_value(env, ch->rx_desc, desc_ab) == napi_ok && *desc_ab;
 }
 
 /* Node's Buffer::New leaves the memory uninitialized (napi_create_arraybuffer zeroes it first); JS gets its
@@ -70,35 +111,35 @@ static napi_value uninitialized_arraybuffer(napi_env env, size_t len, uint8_t **
 }
 
 /* Runs as a JS-callable native function (invoked through napi_make_callback from the async handle) so V8 has an
- * entered context. Copies every filled arena into ONE new ArrayBuffer of exactly their size (a memcpy of what was
+ * entered context. Copies every filled arena into the channel's one hand-over ArrayBuffer (a memcpy of what was
  * received costs ~1 % of a core at 1 Gbit/s; handing 64 KiB arenas over instead made V8 collect several times
  * more external memory and its concurrent marking cost 10-20 % of a core), returns the arenas to the I/O thread
- * at once, then calls onFrames once. */
+ * at once, then calls onFrames once. The same ArrayBuffer is filled again at the next batch: a fresh one per batch
+ * was ~150 MB/s of C heap waiting for V8's next collection at 1.2 Gbit/s, the largest part of the bridge's memory
+ * under load. So frames are valid until the end of the event-loop turn they arrived in, as the Port contract says
+ * (src/ports/port.ts): there is at most one batch per channel per turn (one poll or async event), and what keeps a
+ * frame longer copies it. */
 static napi_value js_pump(napi_env env, napi_callback_info info) {
   seb_channel *ch = NULL;
   size_t argc = 0;
   if (napi_get_cb_info(env, info, &argc, NULL, NULL, (void **)&ch) != napi_ok || !ch || ch->closed) return NULL;
   int idx[SEB_NARENAS], n = 0, i;
   uint32_t frames = 0;
-  size_t bytes = 0;
   if (ch->io.rx_on_loop) seb_io_read_on_loop(&ch->io);
   seb_io_js_busy(&ch->io); /* before taking: the I/O thread must not see an empty ring and an idle JS in between */
   while (n < SEB_NARENAS && (i = seb_index_ring_pop(&ch->io.full_ring)) >= 0) {
     idx[n++] = i;
     frames += ch->io.arenas[i].count;
-    bytes += ch->io.arenas[i].used;
   }
   if (n == 0) {
     seb_io_js_done(&ch->io);
     return NULL;
   }
   napi_value arenas = NULL, one = NULL, desc_ab = NULL, desc, fn, recv, args[2];
-  uint32_t *d = NULL;
-  uint8_t *mem = NULL;
-  int ok = napi_create_array_with_length(env, 1, &arenas) == napi_ok &&
-           (one = uninitialized_arraybuffer(env, bytes, &mem)) != NULL &&
-           napi_set_element(env, arenas, 0, one) == napi_ok &&
-           napi_create_arraybuffer(env, (size_t)frames * 3 * sizeof(uint32_t), (void **)&d, &desc_ab) == napi_ok;
+  int ok = rx_buffers(env, ch, &one, &desc_ab) && napi_create_array_with_length(env, 1, &arenas) == napi_ok &&
+           napi_set_element(env, arenas, 0, one) == napi_ok;
+  uint8_t *mem = ch->rx_buf_data;
+  uint32_t *d = ch->rx_desc_data;
   uint32_t base = 0, f = 0;
   for (int k = 0; k < n; k++) {
     seb_arena *a = &ch->io.arenas[idx[k]];

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
 import { BenchError, type LongChild } from './child.ts';
@@ -7,6 +8,7 @@ import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
 import { pingLatency, waitReachable, type PingResult } from './ping.ts';
 import { CpuWindow, processMemory } from './proc-stats.ts';
 import { linkCounters, tunnelLoss } from './link-stats.ts';
+import { serverDropDelta, serverDropSnapshot } from './server-drops.ts';
 import { isSebridge, startSebridge } from './sebridge-process.ts';
 import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from './softether-bridge.ts';
 import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts';
@@ -16,6 +18,24 @@ import type { BenchNames } from './names.ts';
 function pinThreads(pid: number, cpus: string): void {
   const r = spawnSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { encoding: 'utf8' });
   if (r.status !== 0) throw new BenchError(`taskset ${cpus} ${pid}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/** A 60 000-packet tcpdump of host B's veth (both ways, headers only), 3 s into the run, then `perf sched record`. */
+async function startCapture(ctx: Context, bridgePid: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3000));
+  mkdirSync(ctx.settings.captureDir!, { recursive: true });
+  const file = join(ctx.settings.captureDir!, `hostB-${bridgePid}.pcap`);
+  spawnSync('ip', ['netns', 'exec', ctx.names.nsB, 'tcpdump', '-q', '-i', ctx.names.hostB, '-s', '96', '-c', '60000', '-w', file, 'tcp'], { timeout: 10_000 });
+  // and one second of scheduler events (perf sched latency -i FILE: who waited how long for a CPU)
+  spawnSync('perf', ['sched', 'record', '-a', '-o', file.replace(/\.pcap$/, '.sched'), '--', 'sleep', '1'], { timeout: 10_000 });
+}
+
+/** Every thread of pid at nice level `nice` (setpriority is per thread on Linux). */
+function reniceThreads(pid: number, nice: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const r = spawnSync('renice', ['-n', String(nice), '-p', tid], { encoding: 'utf8' });
+    if (r.status !== 0) throw new BenchError(`renice ${nice} ${tid}: ${(r.stderr || r.error?.message || '').trim()}`);
+  }
 }
 
 export interface Settings {
@@ -31,8 +51,14 @@ export interface Settings {
   sebridgeCli?: string;
   /** CPU list (taskset -c syntax) both bridges' threads are confined to, e.g. "0" for one core */
   bridgeCpus?: string;
+  /** what-if: nice level for both bridges' threads (how much the server's threads suffer from sharing the CPUs) */
+  bridgeNice?: number;
   /** what-if: net.ipv4.tcp_rmem ("min default max") in the bridge's namespace (its uplink TCP sockets only) */
   bridgeTcpRmem?: string;
+  /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
+  serverDrops?: boolean;
+  /** what-if: write a short tcpdump of host B's interface during every server->LAN run into this directory */
+  captureDir?: string;
 }
 
 export interface DirectionResult {
@@ -53,6 +79,8 @@ export interface DirectionResult {
   framesLost: number | undefined;
   /** framesLost in % of the frames sent */
   lossPct: number | undefined;
+  /** with settings.serverDrops: vpnserver's counters over the run (server-drops.ts) */
+  serverDrops?: Record<string, number>;
 }
 
 export interface ScenarioOk {
@@ -181,6 +209,7 @@ const LOAD_PING_INTERVAL_MS = 50;
 
 async function direction(ctx: Context, bridgePid: number, reverse: boolean, observe?: () => () => Promise<Observed>): Promise<DirectionResult & { observed?: Observed }> {
   const { names, addr, settings } = ctx;
+  const drops0 = settings.serverDrops ? await serverDropSnapshot(ctx.server, ctx.target.hub) : undefined;
   const a0 = await linkCounters(names.nsA, names.hostA);
   const b0 = await linkCounters(names.nsB, names.hostB);
   const win = new CpuWindow({ bridge: bridgePid, server: ctx.server.pid });
@@ -190,11 +219,14 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, obse
     (p) => ({ avgMs: p.avgMs, p99Ms: p.p99Ms, lossPct: ((p.sent - p.received) / p.sent) * 100 }),
     () => ({ avgMs: Number.NaN, p99Ms: Number.NaN, lossPct: 100 }),
   );
+  const capture = reverse && settings.captureDir ? startCapture(ctx, bridgePid) : undefined;
   const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
+  await capture;
   const cpu = win.end();
   const extra = observed ? await observed() : undefined;
   const a1 = await linkCounters(names.nsA, names.hostA);
   const b1 = await linkCounters(names.nsB, names.hostB);
+  const drops1 = drops0 ? await serverDropSnapshot(ctx.server, ctx.target.hub) : undefined;
   // Data one way, ACKs the other: count both directions' losses.
   const ab = tunnelLoss(a0, a1, b0, b1);
   const ba = tunnelLoss(b0, b1, a0, a1);
@@ -211,6 +243,7 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, obse
     framesLost: loss?.lost,
     lossPct: loss && loss.sent > 0 ? (loss.lost / loss.sent) * 100 : undefined,
     ...(extra ? { observed: extra } : {}),
+    ...(drops0 && drops1 ? { serverDrops: { ...serverDropDelta(drops0, drops1), ...(b0 && b1 && a0 && a1 ? { hostBTx: b1.txPackets - b0.txPackets, hostBRx: b1.rxPackets - b0.rxPackets, hostATx: a1.txPackets - a0.txPackets, hostARx: a1.rxPackets - a0.rxPackets } : {}) } } : {}),
   };
 }
 
@@ -242,6 +275,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       bridge = stock.process;
     }
     if (settings.bridgeCpus) pinThreads(bridge.pid, settings.bridgeCpus);
+    if (settings.bridgeNice !== undefined) reniceThreads(bridge.pid, settings.bridgeNice);
     const connections = await waitSession(ctx, bridge, mode.connections, 60_000);
     const connectSeconds = (Date.now() - started) / 1000;
     if (kind === 'sebridge' && !isSebridge(bridge.pid)) throw new BenchError(`PID ${bridge.pid} is not the sebridge node process`);
@@ -276,7 +310,9 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     };
   } catch (e) {
     ctx.log(`${tag}: FAILED ${(e as Error).message}`);
-    return { ok: false, bridge: kind, mode: mode.id, run, error: (e as Error).message, ...(custom ? { variant: custom.variant } : {}) };
+    // The bridge's own last words (sebridge's status lines) say more about a stall than the symptom does.
+    const detail = bridge && !(e instanceof BenchError && e.detail) ? `\n--- bridge log ---\n${bridge.tail()}` : '';
+    return { ok: false, bridge: kind, mode: mode.id, run, error: `${(e as Error).message}${detail}`, ...(custom ? { variant: custom.variant } : {}) };
   } finally {
     if (custom) await custom.stop().catch((e) => ctx.log(`${tag}: stopping ${custom.variant}: ${(e as Error).message}`));
     if (stock) await stopSoftEtherBridge(stock).catch((e) => ctx.log(`${tag}: stopping vpnbridge: ${(e as Error).message}`));

@@ -1,5 +1,5 @@
 import type { FrameReceiver, Port } from './port.ts';
-import { keepFrame } from './port.ts';
+import { isReusedView, keepFrame } from './port.ts';
 
 /**
  * An in-memory port for tests and the dummy system layer: `write` records the frames (bounded: `maxKept`) and
@@ -7,7 +7,8 @@ import { keepFrame } from './port.ts';
  *
  * Recorded frames are kept by reference (so a test can see that the data path did not copy them) as long as the
  * backing stores they pin stay under `pinnedLimit` bytes, counting each view's whole buffer (a 60-byte view of a
- * 64 KiB receive arena counts 64 KiB); beyond that a view is recorded as a copy of its own (keepFrame).
+ * 64 KiB socket chunk counts 64 KiB); beyond that a view is recorded as a copy of its own (keepFrame). A view into
+ * a native port's reused hand-over buffer is always recorded as a copy: the port's next batch overwrites it.
  */
 export class MemoryPort implements Port {
   readonly name: string;
@@ -41,7 +42,8 @@ export class MemoryPort implements Port {
       }
       let kept = f;
       let pins = 0;
-      if (f.buffer.byteLength > 2 * f.length) {
+      if (isReusedView(f)) kept = keepFrame(f);
+      else if (f.buffer.byteLength > 2 * f.length) {
         if (this.#pinned + f.buffer.byteLength <= this.pinnedLimit) pins = f.buffer.byteLength;
         else kept = keepFrame(f);
       }

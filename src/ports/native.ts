@@ -6,6 +6,7 @@
  * ready-to-forward frames (VLAN tags restored, super-frames segmented, checksums completed).
  */
 import { createRequire } from 'node:module';
+import { markReused } from './port.ts';
 
 export interface NativeChannelStats {
   rxFrames: number;
@@ -49,8 +50,9 @@ export interface NativeChannelStats {
 export interface NativeFrameChannel {
   /**
    * Start reading; `onBatch` gets every batch (one call per event-loop wake-up, or per hand-over of the channel's
-   * I/O thread with SEBRIDGE_IO_THREAD=rx,tx) as the ArrayBuffers the frames were copied into (today always one)
-   * plus (arena, offset, length) triples. Use `startFrames` to get Buffers.
+   * I/O thread with SEBRIDGE_IO_THREAD=rx,tx) as the ArrayBuffers the frames were copied into (today always one,
+   * and always the same one: filled again by the next batch) plus (arena, offset, length) triples. Use
+   * `startFrames` to get Buffers.
    */
   start(onBatch: (arenas: ArrayBuffer[], desc: Uint32Array) => void): void;
   /** Send frames; never blocks: sent at once while the channel's transmit ring is empty, else (and for what the
@@ -184,8 +186,10 @@ export function loadNative(): NativeAddon {
   throw new PortError('native addon not built: run `npm install` (node-gyp rebuild)', 'SEB_ENATIVE', { cause: firstError });
 }
 
-/** Turn one received batch (arenas + descriptor triples) into Buffer views: no copy, one small object per frame. */
+/** Turn one received batch (arenas + descriptor triples) into Buffer views: no copy, one small object per frame.
+ * The views are valid until the end of the event-loop turn (the Port contract, port.ts). */
 export function framesFromBatch(arenas: ArrayBuffer[], desc: Uint32Array): Buffer[] {
+  for (const a of arenas) markReused(a); // the channel fills the same buffer again with its next batch
   const n = desc.length / 3;
   const frames = new Array<Buffer>(n);
   for (let i = 0, j = 0; i < n; i++, j += 3) frames[i] = Buffer.from(arenas[desc[j]!]!, desc[j + 1], desc[j + 2]);

@@ -11,15 +11,17 @@
  * Ownership: a Buffer handed to `write` or to a receiver is read-only from then on for both sides; nobody may
  * mutate it. This is what lets the hub flood one frame to several ports without a copy.
  *
- * Lifetime: a frame is usually a small VIEW into a much larger buffer: frames from a native port share one
- * ArrayBuffer per batch (up to 512 KiB, native/frame_channel.c), frames from the tunnel are sub-arrays of a TLS/TCP
- * read chunk. A retained 60-byte view keeps that whole buffer alive. So whoever keeps a frame BEYOND the current batch (a queue
- * that outlives the event-loop turn, a capture, a test recorder) must either `keepFrame()` it (copies only when the
- * view pins much more than itself) or bound what it keeps in arena terms and say so. Everything on the data path
- * today is done with a frame within the loop turn it arrived in: the hub forwards synchronously, the cascade's
- * send queue is flushed in the same turn (setImmediate) and the encoder copies into the record, the native send
- * queue copies into its own ring, the tunnel decoder copies partial blocks; MemoryPort (tests) bounds what its
- * recorded frames pin and copies beyond that.
+ * Lifetime: a frame is usually a small VIEW into a much larger buffer, and is valid only until the end of the
+ * event-loop turn it arrived in. Frames from a native port are views into the channel's one hand-over ArrayBuffer
+ * (512 KiB), which the next batch fills again (native/frame_channel.c: a new buffer per batch was the largest part
+ * of the bridge's memory under load); frames from the tunnel are sub-arrays of a TLS/TCP read chunk, where a retained
+ * 60-byte view keeps the whole chunk alive. So whoever keeps a frame BEYOND the current turn (a queue that outlives
+ * it, a capture, a test recorder) must `keepFrame()` it: that copies a view into a reused buffer always, and any
+ * other view when it pins much more than itself. Everything on the data path today is done with a frame within the
+ * turn it arrived in: the hub forwards synchronously, the cascade's send queue is flushed in the same turn
+ * (setImmediate, the check phase, before the next poll phase can bring a second batch) and the encoder copies into
+ * the record, the native send queue copies into its own ring, the tunnel decoder copies partial blocks; MemoryPort
+ * (tests) copies what comes from a reused buffer and bounds what its other recorded frames pin.
  */
 export type FrameReceiver = (frames: readonly Buffer[]) => void;
 
@@ -32,12 +34,26 @@ export interface Port {
   setReceiver(receiver: FrameReceiver | null): void;
 }
 
+/** ArrayBuffers a port fills again with every batch: a view into one is valid only until the end of the turn. */
+const reusedBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Called by a port that hands out views into `buffer` and will overwrite it with a later batch. */
+export function markReused(buffer: ArrayBufferLike): void {
+  reusedBuffers.add(buffer);
+}
+
+/** True if `frame` is a view into a buffer a port will overwrite (see markReused). */
+export function isReusedView(frame: Buffer): boolean {
+  return reusedBuffers.has(frame.buffer);
+}
+
 /**
- * A frame to keep beyond the batch it came in: the frame itself when its backing store is at most twice its size,
- * else a copy in a buffer of its own (exactly its size, so the copy pins nothing else either).
+ * A frame to keep beyond the turn it came in: the frame itself when it owns its backing store (at most twice its
+ * size, never a port's reused buffer), else a copy in a buffer of its own (exactly its size, so the copy pins
+ * nothing else either).
  */
 export function keepFrame(frame: Buffer): Buffer {
-  if (frame.buffer.byteLength <= 2 * frame.length) return frame;
+  if (frame.buffer.byteLength <= 2 * frame.length && !reusedBuffers.has(frame.buffer)) return frame;
   const copy = Buffer.allocUnsafeSlow(frame.length);
   frame.copy(copy);
   return copy;

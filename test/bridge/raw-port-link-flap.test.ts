@@ -10,6 +10,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
+import { keepFrame } from '../../src/ports/port.ts';
 import { ip, isRoot, NetLab, until } from '../native/netlab.ts';
 import { mac, udp4Frame } from '../native/frames.ts';
 
@@ -31,7 +32,7 @@ async function setup(t: ExecutionContext) {
 
 function collect(port: RawSocketPort): Buffer[] {
   const got: Buffer[] = [];
-  port.setReceiver((frames) => got.push(...frames));
+  port.setReceiver((frames) => got.push(...frames.map(keepFrame))); // views into the port's reused hand-over buffer: copy to keep
   return got;
 }
 

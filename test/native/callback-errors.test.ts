@@ -5,6 +5,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
+import { keepFrame } from '../../src/ports/port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { mac, udp4Frame } from './frames.ts';
 import { ip, isRoot, until, vethLab } from './netlab.ts';
@@ -32,7 +33,7 @@ rootTest('a receiver that throws: caught in the addon and counted, frames keep c
   port.setReceiver((frames) => {
     calls++;
     if (calls <= 2) throw new Error(`hub bug #${calls}`);
-    got.push(...frames);
+    got.push(...frames.map(keepFrame)); // views into the port's reused hand-over buffer: copy to keep
   });
   const frame = (n: number) => udp4Frame(PEER, HOST, '198.18.10.1', '198.18.10.2', Buffer.from(`frame ${n}`));
   peer.send(frame(1));

@@ -1,10 +1,10 @@
-// A frame from a native port is a small view into a 16-64 KiB receive arena; one such view kept beyond its batch
-// keeps the whole arena alive. The Port contract (src/ports/port.ts) says: whoever keeps frames copies them with
-// keepFrame() (or accounts for it). Checked here on keepFrame itself and end to end: frames a MemoryPort records
-// behind the hub no longer pin the arenas the raw port received them in.
+// A frame from a native port is a small view into the channel's one hand-over buffer, which the next batch fills
+// again; a frame from the tunnel is a view into a socket chunk, which one retained view keeps alive. The Port
+// contract (src/ports/port.ts) says: whoever keeps frames beyond the turn copies them with keepFrame(). Checked
+// here on keepFrame itself and end to end: frames a MemoryPort records behind the hub are copies of their own.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { keepFrame } from '../../src/ports/port.ts';
+import { isReusedView, keepFrame, markReused } from '../../src/ports/port.ts';
 import { MemoryPort } from '../../src/ports/memory-port.ts';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
 import { Hub } from '../../src/hub/index.ts';
@@ -49,6 +49,54 @@ test('MemoryPort keeps views by reference only while what they pin stays under i
   const own = Buffer.alloc(60);
   port.write([own]);
   t.is(port.written.at(-1), own, 'a frame that owns its buffer pins nothing and is never copied');
+});
+
+test('keepFrame and MemoryPort always copy a view into a buffer a port reuses', (t) => {
+  const reused = new ArrayBuffer(3000);
+  markReused(reused);
+  const view = Buffer.from(reused, 0, 1500).fill(9);
+  t.true(isReusedView(view));
+  const kept = keepFrame(view);
+  t.not(kept.buffer, reused, 'copied although it is half of its buffer');
+  t.deepEqual(kept, view);
+  const port = new MemoryPort('rec', 4, 1 << 20);
+  port.write([view]);
+  new Uint8Array(reused).fill(1); // the port's next batch
+  t.true(port.written[0]!.every((b) => b === 9), 'the recorded frame kept what was written');
+  t.is(port.pinnedBytes, 0);
+  t.false(isReusedView(Buffer.alloc(60)));
+});
+
+rootTest('a raw port hands every batch over in the same buffer: a view kept by reference changes, keepFrame does not', async (t) => {
+  const { lab, ns, outer, inner } = vethLab(t);
+  const peer = await lab.peer(ns, inner);
+  const raw = RawSocketPort.open(outer);
+  t.teardown(() => raw.close());
+  const PEER = mac('02:5e:b0:00:04:02');
+  const BCAST = Buffer.alloc(6, 0xff);
+  const frame = (n: number) => udp4Frame(PEER, BCAST, '198.18.12.1', '255.255.255.255', Buffer.from(`batch ${n} `.repeat(20)));
+  const buffers = new Set<ArrayBufferLike>();
+  let first: { view: Buffer; copy: Buffer; bytes: Buffer } | undefined;
+  let batches = 0;
+  raw.setReceiver((frames) => {
+    batches++;
+    for (const f of frames) {
+      buffers.add(f.buffer);
+      t.true(isReusedView(f), 'marked as a view into a reused buffer');
+    }
+    first ??= { view: frames[0]!, copy: keepFrame(frames[0]!), bytes: Buffer.from(frames[0]!) };
+  });
+  peer.burst(frame(1), 1);
+  await until(() => first !== undefined, 3000, 'the first batch');
+  // Later batches, one frame at a time (each its own event-loop turn), written over the same bytes.
+  for (let i = 2; i <= 6; i++) {
+    const before = batches;
+    peer.burst(frame(i), 1);
+    await until(() => batches > before, 3000, `batch ${i}`);
+  }
+  t.is(buffers.size, 1, 'one ArrayBuffer for all batches');
+  t.true(first!.copy.equals(first!.bytes), 'keepFrame made a copy of its own');
+  t.false(first!.view.equals(first!.bytes), 'the view kept by reference shows a later batch');
 });
 
 rootTest('frames from a raw port recorded behind the hub do not pin the receive arenas', async (t) => {

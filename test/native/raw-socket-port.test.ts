@@ -5,6 +5,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
+import { keepFrame } from '../../src/ports/port.ts';
 import type { LinkState } from '../../src/ports/raw-socket-port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { arpRequest, eth, ipv6Header, mac, udp4Frame } from './frames.ts';
@@ -19,7 +20,7 @@ const HOST = mac('02:5e:b0:00:00:02');
 
 function collect(port: RawSocketPort): Buffer[] {
   const got: Buffer[] = [];
-  port.setReceiver((frames) => got.push(...frames));
+  port.setReceiver((frames) => got.push(...frames.map(keepFrame))); // views into the port's reused hand-over buffer: copy to keep
   return got;
 }
 

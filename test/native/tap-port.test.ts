@@ -3,6 +3,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { TapPort } from '../../src/ports/tap-port.ts';
+import { keepFrame } from '../../src/ports/port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { arpRequest, mac, udp4Frame } from './frames.ts';
 import { ip, isRoot, NetLab, sleep, until } from './netlab.ts';
@@ -41,7 +42,7 @@ rootTest('TAP with MAC/MTU in a bridge: frames both ways, removed on close', asy
   t.deepEqual(tap.mac, TAP_MAC);
 
   const got: Buffer[] = [];
-  tap.setReceiver((frames) => got.push(...frames));
+  tap.setReceiver((frames) => got.push(...frames.map(keepFrame))); // views into the port's reused hand-over buffer: copy to keep
   const peer = await lab.peer(ns, inner);
 
   // LAN -> TAP: a broadcast is flooded to every bridge member.

@@ -15,6 +15,17 @@ if (!isRoot) console.error('\n!!! SKIPPING the native part of test/native/frame-
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
   isRoot ? test.serial(title, fn) : test.skip(title, fn);
 
+/** A raw port on a fresh veth, the agent on its peer end, and broadcast UDP frames with payload(n) it can send. */
+async function rawPortWithPeer(t: ExecutionContext, payload: (n: number) => string) {
+  const { lab, ns, outer, inner } = vethLab(t);
+  const peer = await lab.peer(ns, inner);
+  const raw = RawSocketPort.open(outer);
+  t.teardown(() => raw.close());
+  const PEER = mac('02:5e:b0:00:04:01');
+  const frame = (n: number) => udp4Frame(PEER, Buffer.alloc(6, 0xff), '198.18.12.1', '255.255.255.255', Buffer.from(payload(n)));
+  return { peer, raw, frame };
+}
+
 test('keepFrame copies a small view of a large buffer into a buffer of its own, and nothing else', (t) => {
   const arena = new ArrayBuffer(64 * 1024);
   new Uint8Array(arena).fill(7, 100, 160);
@@ -68,13 +79,7 @@ test('keepFrame and MemoryPort always copy a view into a buffer a port reuses', 
 });
 
 rootTest('a raw port hands every batch over in the same buffer: a view kept by reference changes, keepFrame does not', async (t) => {
-  const { lab, ns, outer, inner } = vethLab(t);
-  const peer = await lab.peer(ns, inner);
-  const raw = RawSocketPort.open(outer);
-  t.teardown(() => raw.close());
-  const PEER = mac('02:5e:b0:00:04:02');
-  const BCAST = Buffer.alloc(6, 0xff);
-  const frame = (n: number) => udp4Frame(PEER, BCAST, '198.18.12.1', '255.255.255.255', Buffer.from(`batch ${n} `.repeat(20)));
+  const { peer, raw, frame } = await rawPortWithPeer(t, (n) => `batch ${n} `.repeat(20));
   const buffers = new Set<ArrayBufferLike>();
   let first: { view: Buffer; copy: Buffer; bytes: Buffer } | undefined;
   let batches = 0;
@@ -100,13 +105,7 @@ rootTest('a raw port hands every batch over in the same buffer: a view kept by r
 });
 
 rootTest('frames from a raw port recorded behind the hub do not pin the receive arenas', async (t) => {
-  const { lab, ns, outer, inner } = vethLab(t);
-  const peer = await lab.peer(ns, inner);
-  const raw = RawSocketPort.open(outer);
-  t.teardown(() => raw.close());
-  const PEER = mac('02:5e:b0:00:04:01');
-  const BCAST = Buffer.alloc(6, 0xff);
-  const frame = (n: number) => udp4Frame(PEER, BCAST, '198.18.12.1', '255.255.255.255', Buffer.from(`retained ${n}`));
+  const { peer, raw, frame } = await rawPortWithPeer(t, (n) => `retained ${n}`);
 
   // First, straight from the port: frames read together are views into one shared ArrayBuffer (an arena, or
   // for a small batch one right-sized copy of it): what makes the copy necessary.

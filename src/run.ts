@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { Daemon } from './control/daemon.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { ConfigError } from './session/options.ts';
+import { embedded } from './embedded.ts';
 
 export const RUN_USAGE = `usage:
   sebridge run [--data-dir DIR] [--runtime-dir DIR] [--web ADDR:PORT]
@@ -15,8 +16,6 @@ export const RUN_USAGE = `usage:
                         (default 0.0.0.0:443; [::]:443 for IPv6; port 0 picks a free port and prints it)
 `;
 
-/** Set by the single executable (src/sea/main.ts), which carries the UI and its version inside itself. */
-export const embedded: { staticDir?: string | null; version?: string } = {};
 
 /** Where `npm run build` puts the browser UI: dist/web next to the compiled dist/run.js. */
 function defaultStaticDir(): string | null {

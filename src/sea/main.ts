@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { getAsset, isSea } from 'node:sea';
 import { main } from '../cli.ts';
-import { embedded } from '../run.ts';
+import { embedded } from '../embedded.ts';
 import { setNativeAddonLoader, type NativeAddon } from '../ports/native.ts';
 import { MANIFEST_KEY, loadAddonFromAsset, parseManifest, prepareRuntimeDir, unpackWeb } from './unpack.ts';
 import { unpackPlan } from './runtime-dir.ts';

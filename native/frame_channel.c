@@ -46,26 +46,19 @@ static void channel_finalize(napi_env env, void *data, void *hint);
 
 /* ---------- receive (JS thread side) ---------- */
 
+static void drop_ref(napi_env env, napi_ref *ref) {
+  if (*ref) napi_delete_reference(env, *ref);
+  *ref = NULL;
+}
+
 static void release_js(seb_channel *ch) {
-  if (ch->pump) {
-    napi_delete_reference(ch->env, ch->pump);
-    ch->pump = NULL;
-  }
-  if (ch->on_frames) {
-    napi_delete_reference(ch->env, ch->on_frames);
-    ch->on_frames = NULL;
-  }
+  drop_ref(ch->env, &ch->pump);
+  drop_ref(ch->env, &ch->on_frames);
+  drop_ref(ch->env, &ch->rx_buf);
+  drop_ref(ch->env, &ch->rx_desc);
   if (ch->actx) {
     napi_async_destroy(ch->env, ch->actx);
     ch->actx = NULL;
-  }
-  if (ch->rx_buf) {
-    napi_delete_reference(ch->env, ch->rx_buf);
-    ch->rx_buf = NULL;
-  }
-  if (ch->rx_desc) {
-    napi_delete_reference(ch->env, ch->rx_desc);
-    ch->rx_desc = NULL;
   }
 }
 

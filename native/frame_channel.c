@@ -22,8 +22,9 @@ typedef struct seb_channel {
   uv_poll_t *poll; /* rx_on_loop mode: the fd's readability on the event loop */
   napi_ref on_frames;
   napi_ref pump;
-  /* The hand-over buffers, made on first use and reused for every batch (see js_pump). */
-  napi_ref rx_buf;
+  /* The hand-over buffers, made on first use and reused for every batch (see js_pump): the array [ArrayBuffer]
+   * onFrames gets, the ArrayBuffer's memory, and the descriptor ArrayBuffer. */
+  napi_ref rx_arenas;
   uint8_t *rx_buf_data;
   napi_ref rx_desc;
   uint32_t *rx_desc_data;
@@ -54,7 +55,7 @@ static void drop_ref(napi_env env, napi_ref *ref) {
 static void release_js(seb_channel *ch) {
   drop_ref(ch->env, &ch->pump);
   drop_ref(ch->env, &ch->on_frames);
-  drop_ref(ch->env, &ch->rx_buf);
+  drop_ref(ch->env, &ch->rx_arenas);
   drop_ref(ch->env, &ch->rx_desc);
   if (ch->actx) {
     napi_async_destroy(ch->env, ch->actx);
@@ -67,26 +68,26 @@ static napi_value uninitialized_arraybuffer(napi_env env, size_t len, uint8_t **
 #define RX_BUF_BYTES (SEB_NARENAS * SEB_ARENA_SIZE)
 #define RX_DESC_WORDS (SEB_NARENAS * SEB_ARENA_FRAMES * 3)
 
-/* The channel's hand-over buffers (frame bytes; (arena, offset, length) triples), made once: a batch hands JS the
- * same ArrayBuffer every time. Returns 0 when out of memory. */
-static int rx_buffers(napi_env env, seb_channel *ch, napi_value *buf, napi_value *desc_ab) {
-  if (!ch->rx_buf) {
-    napi_value b, d;
+/* The channel's hand-over buffers (the array holding the frame bytes' ArrayBuffer; the (arena, offset, length)
+ * triples' ArrayBuffer), made once: a batch hands JS the same objects every time. Returns 0 when out of memory. */
+static int rx_buffers(napi_env env, seb_channel *ch, napi_value *arenas, napi_value *desc_ab) {
+  if (!ch->rx_arenas) {
+    napi_value a, b, d;
     uint8_t *mem;
     void *dmem;
-    if ((b = uninitialized_arraybuffer(env, RX_BUF_BYTES, &mem)) == NULL ||
+    if (napi_create_array_with_length(env, 1, &a) != napi_ok ||
+        (b = uninitialized_arraybuffer(env, RX_BUF_BYTES, &mem)) == NULL || napi_set_element(env, a, 0, b) != napi_ok ||
         napi_create_arraybuffer(env, RX_DESC_WORDS * sizeof(uint32_t), &dmem, &d) != napi_ok)
       return 0;
-    if (napi_create_reference(env, b, 1, &ch->rx_buf) != napi_ok) return 0;
+    if (napi_create_reference(env, a, 1, &ch->rx_arenas) != napi_ok) return 0;
     if (napi_create_reference(env, d, 1, &ch->rx_desc) != napi_ok) {
-      napi_delete_reference(env, ch->rx_buf);
-      ch->rx_buf = NULL;
+      drop_ref(env, &ch->rx_arenas);
       return 0;
     }
     ch->rx_buf_data = mem;
     ch->rx_desc_data = dmem;
   }
-  return napi_get_reference_value(env, ch->rx_buf, buf) == napi_ok && *buf &&
+  return napi_get_reference_value(env, ch->rx_arenas, arenas) == napi_ok && *arenas &&
          napi_get_reference_value(env, ch->rx_desc, desc_ab) == napi_ok && *desc_ab;
 }
 
@@ -128,9 +129,8 @@ static napi_value js_pump(napi_env env, napi_callback_info info) {
     seb_io_js_done(&ch->io);
     return NULL;
   }
-  napi_value arenas = NULL, one = NULL, desc_ab = NULL, desc, fn, recv, args[2];
-  int ok = rx_buffers(env, ch, &one, &desc_ab) && napi_create_array_with_length(env, 1, &arenas) == napi_ok &&
-           napi_set_element(env, arenas, 0, one) == napi_ok;
+  napi_value arenas = NULL, desc_ab = NULL, desc, fn, recv, args[2];
+  int ok = rx_buffers(env, ch, &arenas, &desc_ab);
   uint8_t *mem = ch->rx_buf_data;
   uint32_t *d = ch->rx_desc_data;
   uint32_t base = 0, f = 0;

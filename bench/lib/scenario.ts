@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCommand } from '../../test/harness/run-command.ts';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
 import { BenchError, type LongChild } from './child.ts';
 import { runIperf, type IperfResult } from './iperf.ts';
@@ -25,9 +26,10 @@ async function startCapture(ctx: Context, bridgePid: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
   mkdirSync(ctx.settings.captureDir!, { recursive: true });
   const file = join(ctx.settings.captureDir!, `hostB-${bridgePid}.pcap`);
-  spawnSync('ip', ['netns', 'exec', ctx.names.nsB, 'tcpdump', '-q', '-i', ctx.names.hostB, '-s', '96', '-c', '60000', '-w', file, 'tcp'], { timeout: 10_000 });
+  // Not spawnSync: the load pings and iperf3's output are read on this event loop meanwhile.
+  await runCommand(['ip', 'netns', 'exec', ctx.names.nsB, 'tcpdump', '-q', '-i', ctx.names.hostB, '-s', '96', '-c', '60000', '-w', file, 'tcp'], { timeoutMs: 10_000 });
   // and one second of scheduler events (perf sched latency -i FILE: who waited how long for a CPU)
-  spawnSync('perf', ['sched', 'record', '-a', '-o', file.replace(/\.pcap$/, '.sched'), '--', 'sleep', '1'], { timeout: 10_000 });
+  await runCommand(['perf', 'sched', 'record', '-a', '-o', file.replace(/\.pcap$/, '.sched'), '--', 'sleep', '1'], { timeoutMs: 10_000 });
 }
 
 /** Every thread of pid at nice level `nice` (setpriority is per thread on Linux). */

@@ -1,12 +1,13 @@
 // Where vpnserver drops frames on their way from its own local bridge (host B) to the cascade under test
-// (docs/server-send-path.md, "Separating the drop points"). Sampled before and after one iperf3 run.
+// (docs/server-send-path.md, "Measured"). Sampled before and after one iperf3 run.
 import { runCommand } from '../../test/harness/run-command.ts';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
 
 export interface ServerDropSnapshot {
   /** sum of the drop counters (skmem "d") of vpnserver's packet sockets: frames the kernel could not queue to it */
   packetSocketDrops: number;
-  /** per session (by user name, "" for the local bridge's session): SessionGet rows that count packets or bytes */
+  /** per session (by user name; the local bridge's as "bridge:" + its session name): SessionGet rows that count
+   * packets or bytes */
   sessions: Record<string, Record<string, number>>;
 }
 
@@ -35,7 +36,7 @@ export async function serverDropSnapshot(server: SoftEtherServer, hub: string): 
       const n = Number(v.replace(/[^0-9]/g, ''));
       if (Number.isFinite(n)) rows[k] = n;
     }
-    sessions[s.user.toLowerCase() === 'local bridge' || /bridge/i.test(s.name) ? `bridge:${s.name}` : s.user] = rows;
+    sessions[/^SID-LOCALBRIDGE-/i.test(s.name) ? `bridge:${s.name}` : s.user] = rows;
   }
   return { packetSocketDrops: await packetSocketDrops(server), sessions };
 }

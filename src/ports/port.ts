@@ -11,17 +11,20 @@
  * Ownership: a Buffer handed to `write` or to a receiver is read-only from then on for both sides; nobody may
  * mutate it. This is what lets the hub flood one frame to several ports without a copy.
  *
- * Lifetime: a frame is usually a small VIEW into a much larger buffer, and is valid only until the end of the
- * event-loop turn it arrived in. Frames from a native port are views into the channel's one hand-over ArrayBuffer
- * (512 KiB), which the next batch fills again (native/frame_channel.c: a new buffer per batch was the largest part
- * of the bridge's memory under load); frames from the tunnel are sub-arrays of a TLS/TCP read chunk, where a retained
- * 60-byte view keeps the whole chunk alive. So whoever keeps a frame BEYOND the current turn (a queue that outlives
- * it, a capture, a test recorder) must `keepFrame()` it: that copies a view into a reused buffer always, and any
- * other view when it pins much more than itself. Everything on the data path today is done with a frame within the
- * turn it arrived in: the hub forwards synchronously, the cascade's send queue is flushed in the same turn
- * (setImmediate, the check phase, before the next poll phase can bring a second batch) and the encoder copies into
- * the record, the native send queue copies into its own ring, the tunnel decoder copies partial blocks; MemoryPort
- * (tests) copies what comes from a reused buffer and bounds what its other recorded frames pin.
+ * Lifetime: a frame is usually a small VIEW into a much larger buffer that its port fills again, so it is valid
+ * only for a while:
+ *  - frames from a native port are views into the channel's one hand-over ArrayBuffer (512 KiB), which the next
+ *    batch fills again (native/frame_channel.c): valid until the end of the event-loop turn they arrived in;
+ *  - frames from the tunnel are views into their TCP connection's read buffer, which the next read overwrites,
+ *    possibly in the same turn (src/session/read-into.ts): valid only DURING the receiver call (`isTransientView`).
+ * A new buffer per batch or per read was the largest part of the bridge's memory under load (bench/README.md).
+ * So whoever keeps a frame beyond the call must `keepFrame()` it: that copies a view into a reused buffer always,
+ * and any other view when it pins much more than itself. Everything on the data path today is done with a frame in
+ * time: the hub forwards synchronously; the native send queue copies into its own ring; the tunnel decoder copies
+ * partial blocks; the cascade's send queue is flushed in the same turn (setImmediate, the check phase, before the
+ * next poll phase can bring a second batch), the encoder copies into the record, and a frame valid only during the
+ * call is copied when queued; MemoryPort (tests) copies what comes from a reused buffer and bounds what its other
+ * recorded frames pin.
  */
 export type FrameReceiver = (frames: readonly Buffer[]) => void;
 
@@ -34,17 +37,31 @@ export interface Port {
   setReceiver(receiver: FrameReceiver | null): void;
 }
 
-/** ArrayBuffers a port fills again with every batch: a view into one is valid only until the end of the turn. */
+/** ArrayBuffers a port fills again with every batch or read: a view into one is valid only for a while (above). */
 const reusedBuffers = new WeakSet<ArrayBufferLike>();
 
-/** Called by a port that hands out views into `buffer` and will overwrite it with a later batch. */
+/** Called by a port that hands out views into `buffer` and will overwrite it with a later batch (next turn). */
 export function markReused(buffer: ArrayBufferLike): void {
   reusedBuffers.add(buffer);
 }
 
-/** True if `frame` is a view into a buffer a port will overwrite (see markReused). */
+/** True if `frame` is a view into a buffer a port will overwrite (see markReused, markTransient). */
 export function isReusedView(frame: Buffer): boolean {
   return reusedBuffers.has(frame.buffer);
+}
+
+/** Buffers overwritten by the next read, possibly within the same turn: a view is valid only during the call. */
+const transientBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Called by whoever hands out views into `buffer` that are valid only until the receiver returns. */
+export function markTransient(buffer: ArrayBufferLike): void {
+  transientBuffers.add(buffer);
+  reusedBuffers.add(buffer);
+}
+
+/** True if `frame` is valid only during the receiver call it came with (see markTransient). */
+export function isTransientView(frame: Buffer): boolean {
+  return transientBuffers.has(frame.buffer);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FrameReceiver, Port } from '../ports/port.ts';
+import { isTransientView, keepFrame } from '../ports/port.ts';
 import { openTransport, tunnelStream } from './transport.ts';
 import type { Transport } from './transport.ts';
 import { getHello, login } from './handshake.ts';
@@ -113,9 +114,10 @@ export class Cascade extends EventEmitter implements Port {
         c.drops.queueFull++;
         continue;
       }
-      // No copy: the queue is flushed within this event-loop turn (setImmediate) and the encoder copies the frames
-      // into the record, so a view pins its receive arena only until then (see the Port contract, port.ts).
-      this.#queue.push(f);
+      // No copy of a frame valid until the end of the turn: the queue is flushed within this event-loop turn
+      // (setImmediate) and the encoder copies the frames into the record. A frame valid only during this call (read
+      // from another tunnel into its connection's read buffer) is copied (see the Port contract, port.ts).
+      this.#queue.push(isTransientView(f) ? keepFrame(f) : f);
       this.#queuedBytes += f.length;
     }
     if (!this.#flushScheduled && this.#queue.length > 0) {

@@ -1,8 +1,13 @@
 import type { Duplex } from 'node:stream';
 import { TunnelDecoder, encodeKeepAlive, recordBlocks, recordSize, writeRecord } from '../protocol/tunnel.ts';
 import { NumberQueue, type RecordRing } from './record-ring.ts';
+import net from 'node:net';
+import { readInto } from './read-into.ts';
+import { markTransient } from '../ports/port.ts';
 
 const GRACEFUL_CLOSE_MS = 2000;
+/** One read's worth: TLS hands over at most 16 KiB of plaintext per read, a plain TCP read up to this much. */
+const READ_BUFFER_BYTES = 65536;
 
 /** Half-duplex direction codes from the server (docs/protocol-notes.md §7.5): 0 both, 1 server->client only, 2 client->server only. */
 export type Direction = 0 | 1 | 2;
@@ -39,6 +44,8 @@ export class TunnelConnection {
   readonly openedAt: number;
   bytesIn = 0;
   bytesOut = 0;
+  /** Reads land in this connection's own buffer (read-into.ts) rather than in a new ArrayBuffer each. */
+  readsIntoBuffer = false;
   #socket: Duplex;
   #compressed: boolean;
   #timeoutMs: number;
@@ -75,7 +82,15 @@ export class TunnelConnection {
       onDrop: (reason) => this.#events.onDrop(reason),
     });
     const s = this.#socket;
+    // Bytes the socket read before this point come as 'data'; from here on reads land in one buffer of this
+    // connection (read-into.ts: no new ArrayBuffer per read). Frames are then views of that buffer, valid only during
+    // the receive call (markTransient; the Port contract in port.ts).
     s.on('data', (chunk: Buffer) => this.#receive(chunk));
+    if (s instanceof net.Socket) {
+      const buf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      markTransient(buf.buffer);
+      this.readsIntoBuffer = readInto(s, buf, (chunk) => this.#receive(chunk));
+    }
     s.on('error', (e: Error) => this.close(`connection error: ${e.message}`));
     s.on('close', () => {
       // The socket is closed: nothing reads its records any more, whether or not their callbacks have run.

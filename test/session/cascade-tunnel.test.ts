@@ -6,6 +6,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { encodeFrames, encodeKeepAlive } from '../../src/protocol/tunnel.ts';
+import { isTransientView, markTransient } from '../../src/ports/port.ts';
 import type { FakeTunnel } from './fake-server.ts';
 import { fakeServer, cascadeTo, waitForStatus, sleep, testFrame, u32 } from './fake-server.ts';
 
@@ -194,3 +195,34 @@ test('half-duplex: a full pool pointing one way is rebalanced: the newest connec
   t.is(server.logins.length, 1);
 });
 
+
+test('frames from the server are views of one read buffer per connection, valid only during the call; a frame valid only during the call is copied into the send queue', async (t) => {
+  const server = await fakeServer(t);
+  const { cascade } = cascadeTo(t, server, { maxConnections: 1 });
+  await waitForStatus(cascade, (s) => s.state === 'online', 5000, 'online');
+  const seen: Array<{ buffer: ArrayBufferLike; transient: boolean; copy: Buffer }> = [];
+  cascade.setReceiver((frames) => {
+    for (const f of frames) seen.push({ buffer: f.buffer, transient: isTransientView(f), copy: Buffer.from(f) });
+  });
+  const tunnel = server.liveTunnels()[0]!;
+  const sent = [testFrame(1), testFrame(2, 1600), testFrame(3, 700)];
+  for (const f of sent) {
+    tunnel.sendFrames([f]);
+    await sleep(50); // one read each
+  }
+  await server.waitFor(() => seen.length >= 3, 4000, 'three frames at the client');
+  t.deepEqual(seen.map((s) => s.copy), sent);
+  t.true(seen.every((s) => s.transient), 'marked as valid only during the call');
+  t.is(new Set(seen.map((s) => s.buffer)).size, 1, 'all three reads landed in the same buffer');
+
+  // The other way: such a view written to a cascade is overwritten right after write() returns (the next read);
+  // the record, encoded later in the turn, must still carry the original bytes.
+  const readBuffer = Buffer.alloc(4096);
+  markTransient(readBuffer.buffer);
+  const frame = testFrame(42, 900);
+  frame.copy(readBuffer, 100);
+  cascade.write([readBuffer.subarray(100, 100 + frame.length)]);
+  readBuffer.fill(0xee);
+  await server.waitFor(() => framesOf(server.liveTunnels()).length >= 1, 4000, 'the frame at the server');
+  t.deepEqual(framesOf(server.liveTunnels()), [frame]);
+});

@@ -42,9 +42,11 @@ interface UserBufferHandle {
  * From now on, every read of `socket` is copied into `buffer` and handed to `onChunk` as a view of it, valid only
  * during the call (the next read overwrites it). Bytes the socket had already read stay queued and come as 'data'
  * events first, so keep a 'data' listener that does the same as onChunk. End, errors and close are unchanged.
+ * `onChunk` returning false stops reading (the kernel keeps the rest; TCP flow control holds the sender back) until
+ * resumeReading(); plaintext TLS already decrypted from the same TCP read still comes.
  * Returns false (nothing changed) when the socket has no native handle or this Node does not have the mechanism.
  */
-export function readInto(socket: net.Socket, buffer: Buffer, onChunk: (chunk: Buffer) => void): boolean {
+export function readInto(socket: net.Socket, buffer: Buffer, onChunk: (chunk: Buffer) => boolean | void): boolean {
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function') return false;
   internals ??= findInternals();
@@ -52,9 +54,13 @@ export function readInto(socket: net.Socket, buffer: Buffer, onChunk: (chunk: Bu
   const s = socket as unknown as Record<symbol, unknown>;
   s[internals.kBuffer] = buffer;
   s[internals.kBufferCb] = (n: number, buf: Buffer): boolean => {
-    onChunk(buf.subarray(0, n));
-    return true;
+    return onChunk(buf.subarray(0, n)) !== false;
   };
   handle.useUserBuffer(buffer);
   return true;
+}
+
+/** Reading again after onChunk returned false: from the next poll phase on (public API: Readable.read(0)). */
+export function resumeReading(socket: net.Socket): void {
+  socket.read(0);
 }

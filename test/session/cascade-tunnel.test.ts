@@ -226,3 +226,34 @@ test('frames from the server are views of one read buffer per connection, valid 
   await server.waitFor(() => framesOf(server.liveTunnels()).length >= 1, 4000, 'the frame at the server');
   t.deepEqual(framesOf(server.liveTunnels()), [frame]);
 });
+
+test('read budget: a connection hands on at most ~64 KiB per event-loop turn however much the server sent at once, and nothing is lost', async (t) => {
+  const server = await fakeServer(t);
+  const { cascade } = cascadeTo(t, server, { maxConnections: 1 });
+  await waitForStatus(cascade, (s) => s.state === 'online', 5000, 'online');
+  let inTurn = 0;
+  let maxPerTurn = 0;
+  let turns = 0;
+  let frames = 0;
+  const seqs: number[] = [];
+  cascade.setReceiver((batch) => {
+    if (inTurn === 0) {
+      turns++;
+      setImmediate(() => (inTurn = 0)); // the check phase of this same turn
+    }
+    for (const f of batch) {
+      inTurn += f.length;
+      frames++;
+      seqs.push(f.readUInt32BE(14));
+    }
+    maxPerTurn = Math.max(maxPerTurn, inTurn);
+  });
+  // 4 MB in one burst: 2500 frames of 1600 bytes, 100 records written back to back.
+  const tunnel = server.liveTunnels()[0]!;
+  for (let r = 0; r < 100; r++) tunnel.sendFrames(Array.from({ length: 25 }, (_, i) => testFrame(r * 25 + i, 1600)));
+  await server.waitFor(() => frames >= 2500, 10_000, 'all frames at the client');
+  t.deepEqual(seqs, Array.from({ length: 2500 }, (_, i) => i), 'all of them, in order');
+  // 64 KiB budget, plus what TLS had already decrypted from the TCP read that crossed it (at most one read).
+  t.true(maxPerTurn <= 64 * 1024 + 64 * 1024, `at most ${maxPerTurn} bytes handed on in one turn`);
+  t.true(turns >= 4_000_000 / (128 * 1024), `spread over ${turns} turns`);
+});

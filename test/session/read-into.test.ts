@@ -10,7 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { readInto } from '../../src/session/read-into.ts';
+import { readInto, resumeReading } from '../../src/session/read-into.ts';
 import { testCertificate } from './fake-server.ts';
 
 const PATTERN = randomBytes(3 * 1024 * 1024 + 17);
@@ -106,4 +106,37 @@ test('a socket without a native handle is left alone', (t) => {
   const s = new net.Socket();
   t.false(readInto(s, Buffer.alloc(16), () => t.fail('no read can come')));
   s.destroy();
+});
+
+test('onChunk returning false stops reading until resumeReading(); nothing is lost', async (t) => {
+  const total = 8 * 1024 * 1024;
+  const server = net.createServer((s) => {
+    s.end(Buffer.alloc(total, 0x5a));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const s = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  await once(s, 'connect');
+  t.teardown(() => s.destroy());
+  let got = 0;
+  let stopped = false;
+  let whileStopped = 0;
+  let stops = 0;
+  s.on('data', (c: Buffer) => (got += c.length));
+  t.true(readInto(s, Buffer.alloc(65536), (c) => {
+    if (stopped) whileStopped++;
+    got += c.length;
+    stopped = true;
+    stops++;
+    setTimeout(() => {
+      stopped = false;
+      resumeReading(s);
+    }, 1);
+    return false;
+  }));
+  await once(s, 'end');
+  t.is(got, total);
+  t.is(whileStopped, 0, 'no read between a false return and resumeReading()');
+  t.true(stops > 10, `${stops} stops`);
 });

@@ -59,6 +59,18 @@ async function receive(socket: net.Socket, firstLength: number, go: () => void):
   return r;
 }
 
+/** A plain TCP server on loopback running `serve` per connection, and a client connected to it; both closed on teardown. */
+async function plainPair(t: import('ava').ExecutionContext, serve: (s: net.Socket) => void): Promise<net.Socket> {
+  const server = net.createServer(serve);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const s = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  await once(s, 'connect');
+  t.teardown(() => s.destroy());
+  return s;
+}
+
 function check(t: import('ava').ExecutionContext, r: Received, first: Buffer, buffer?: ArrayBufferLike): void {
   t.true(r.switched, 'readInto took the path on this Node');
   t.deepEqual(Buffer.concat(r.viaData), first, "bytes read before the switch came as 'data', and nothing after them");
@@ -91,13 +103,7 @@ test('plain TCP socket: reads land in the given buffer; the end still comes', as
   const first = Buffer.from('raw bytes first');
   let release!: () => void;
   const go = new Promise<void>((r) => (release = r));
-  const server = net.createServer((s) => void sendAll(s, first, go));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => server.close());
-  const s = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-  await once(s, 'connect');
-  t.teardown(() => s.destroy());
+  const s = await plainPair(t, (peer) => void sendAll(peer, first, go));
   const r = await receive(s, first.length, release);
   check(t, r, first);
 });
@@ -110,15 +116,7 @@ test('a socket without a native handle is left alone', (t) => {
 
 test('onChunk returning false stops reading until resumeReading(); nothing is lost', async (t) => {
   const total = 8 * 1024 * 1024;
-  const server = net.createServer((s) => {
-    s.end(Buffer.alloc(total, 0x5a));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => server.close());
-  const s = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-  await once(s, 'connect');
-  t.teardown(() => s.destroy());
+  const s = await plainPair(t, (peer) => peer.end(Buffer.alloc(total, 0x5a)));
   let got = 0;
   let stopped = false;
   let whileStopped = 0;

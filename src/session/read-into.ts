@@ -53,9 +53,7 @@ export function readInto(socket: net.Socket, buffer: Buffer, onChunk: (chunk: Bu
   if (!internals) return false;
   const s = socket as unknown as Record<symbol, unknown>;
   s[internals.kBuffer] = buffer;
-  s[internals.kBufferCb] = (n: number, buf: Buffer): boolean => {
-    return onChunk(buf.subarray(0, n)) !== false;
-  };
+  s[internals.kBufferCb] = (n: number): boolean => onChunk(buffer.subarray(0, n)) !== false;
   handle.useUserBuffer(buffer);
   return true;
 }

@@ -12,9 +12,9 @@ const READ_BUFFER_BYTES = 65536;
  * What one connection hands on per event-loop turn before it stops reading until the next turn. Without a limit a
  * turn delivered everything the 8 sockets held (hundreds of KB toward the LAN at once), and the LAN host's ACKs for
  * all of it went back together in the next turn: the sending host behind the server then bursts as much at once,
- * and the stock server's bridge socket overflows (docs/server-send-path.md). With this limit: server->LAN +11 %,
- * frames lost at the server 5.4-7.2 % instead of 7.5-8.3 %, ping under that load 1.6-1.9 ms instead of 2.8-3.7
- * (bench/README.md, "Read budget"). 16 and 32 KiB measured the same; more per turn costs fewer wake-ups.
+ * and the stock server's bridge socket overflows. With this limit: server->LAN +10 %, frames lost at the server
+ * 5.4-8.4 % instead of 7.5-8.3 %, ping under that load 1.6-1.9 ms instead of 2.8-3.7 (docs/server-send-path.md,
+ * "Kept: a read budget"). 16 and 32 KiB measured the same; more per turn costs fewer wake-ups.
  */
 const READ_BUDGET_PER_TURN = 65536;
 
@@ -53,8 +53,6 @@ export class TunnelConnection {
   readonly openedAt: number;
   bytesIn = 0;
   bytesOut = 0;
-  /** Reads land in this connection's own buffer (read-into.ts) rather than in a new ArrayBuffer each. */
-  readsIntoBuffer = false;
   #socket: Duplex;
   #compressed: boolean;
   #timeoutMs: number;
@@ -98,7 +96,7 @@ export class TunnelConnection {
     if (s instanceof net.Socket) {
       const buf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
       markTransient(buf.buffer);
-      this.readsIntoBuffer = readInto(s, buf, this.#onRead);
+      readInto(s, buf, this.#onRead); // false: this Node lacks the mechanism, 'data' events carry on
     }
     s.on('error', (e: Error) => this.close(`connection error: ${e.message}`));
     s.on('close', () => {
@@ -123,20 +121,16 @@ export class TunnelConnection {
 
   /** Bytes read into the connection's buffer in this event-loop turn (reset in the check phase). */
   #turnBytes = 0;
-  #turnEndScheduled = false;
 
   readonly #onRead = (chunk: Buffer): boolean => {
-    this.#receive(chunk);
+    // A read is never empty, so 0 means this is the turn's first: the check phase of this turn ends it.
+    if (this.#turnBytes === 0) setImmediate(this.#endTurn);
     this.#turnBytes += chunk.length;
-    if (!this.#turnEndScheduled) {
-      this.#turnEndScheduled = true;
-      setImmediate(this.#endTurn);
-    }
+    this.#receive(chunk);
     return this.#turnBytes < READ_BUDGET_PER_TURN; // false: Node stops reading this socket
   };
 
   readonly #endTurn = (): void => {
-    this.#turnEndScheduled = false;
     const stopped = this.#turnBytes >= READ_BUDGET_PER_TURN;
     this.#turnBytes = 0;
     if (stopped && !this.#closed) resumeReading(this.#socket as net.Socket);

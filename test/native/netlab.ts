@@ -34,6 +34,22 @@ export function linkStats(ifname: string, ns?: string): { rx: { packets: number 
 }
 
 /**
+ * Wait (synchronously, ≤ 5 s) until the kernel says the interface is operationally up. Both ends of a veth get
+ * their carrier at once, but IFF_RUNNING / operstate are set later by the kernel's linkwatch work, which under
+ * load lags by up to a second; a test that looks at the link right after creating it would otherwise race it.
+ */
+export function waitOperUp(ifname: string): void {
+  const deadline = Date.now() + 5000;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const state = readFileSync(`/sys/class/net/${ifname}/operstate`, 'utf8').trim();
+    if (state === 'up') return;
+    if (Date.now() > deadline) throw new Error(`${ifname} still ${state} 5 s after it was set up`);
+    Atomics.wait(nap, 0, 0, 10);
+  }
+}
+
+/**
  * Each lab notes its owner's PID here; a later run removes what a killed run (SIGKILL: no exit handler) left,
  * but only labs whose owner is dead, so parallel test processes never touch each other's.
  */
@@ -125,6 +141,7 @@ export class NetLab {
     ip('link', 'set', outer, 'up');
     nsExec(ns, 'ip', 'link', 'set', inner, 'up');
     if (innerAddr) nsExec(ns, 'ip', 'addr', 'add', innerAddr, 'dev', inner);
+    waitOperUp(outer);
   }
 
   trackLink(name: string): void {

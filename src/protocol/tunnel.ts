@@ -72,6 +72,16 @@ export interface TunnelDecoderOptions {
   onKeepAlive?: () => void;
   /** A frame was discarded but the connection stays up (what the C receiver does too). */
   onDrop?: (reason: 'oversize' | 'inflate') => void;
+  /**
+   * Two buffers of at least TUNNEL_LIMITS.maxBlock bytes in which blocks split across pushes are assembled, taken
+   * in turn, so a frame assembled in one is valid until the push after the one that delivered it (the receiver
+   * copies what it keeps). Without them every split block gets a new buffer of its own.
+   */
+  partialBuffers?: readonly [Buffer, Buffer];
+}
+
+function overlap(a: Buffer, b: Buffer): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
 }
 
 // What the next bytes of the stream are.
@@ -103,6 +113,8 @@ export class TunnelDecoder {
   // A block split across chunks is assembled here (only then is anything copied).
   #partial: Buffer | null = null;
   #partialLen = 0;
+  readonly #scratch: readonly [Buffer, Buffer] | undefined;
+  #nextScratch = 0;
   #failure: ProtocolError | null = null;
 
   constructor(opts: TunnelDecoderOptions) {
@@ -110,6 +122,11 @@ export class TunnelDecoder {
     this.#onFrames = opts.onFrames;
     this.#onKeepAlive = opts.onKeepAlive;
     this.#onDrop = opts.onDrop;
+    const scratch = opts.partialBuffers;
+    if (scratch && (scratch[0].length < TUNNEL_LIMITS.maxBlock || scratch[1].length < TUNNEL_LIMITS.maxBlock || overlap(scratch[0], scratch[1]))) {
+      throw new RangeError(`partialBuffers must be two non-overlapping buffers of at least ${TUNNEL_LIMITS.maxBlock} bytes`);
+    }
+    this.#scratch = scratch;
   }
 
   /** Bytes held between pushes: a partial header (< 4) or a partial block (< 3200). */
@@ -180,7 +197,14 @@ export class TunnelDecoder {
             off += need;
           } else {
             if (this.#partial === null) {
-              this.#partial = Buffer.allocUnsafe(need);
+              // A block assembled in one scratch buffer may still be in this push's frames: start in the other.
+              const scratch = this.#scratch;
+              if (scratch) {
+                this.#partial = scratch[this.#nextScratch]!.subarray(0, need);
+                this.#nextScratch ^= 1;
+              } else {
+                this.#partial = Buffer.allocUnsafe(need);
+              }
               this.#partialLen = 0;
             }
             const take = Math.min(need - this.#partialLen, len - off);

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { TunnelDecoder, encodeKeepAlive, recordBlocks, recordSize, writeRecord } from '../protocol/tunnel.ts';
+import { TUNNEL_LIMITS, TunnelDecoder, encodeKeepAlive, recordBlocks, recordSize, writeRecord } from '../protocol/tunnel.ts';
 import { NumberQueue, type RecordRing } from './record-ring.ts';
 import net from 'node:net';
 import { readInto, resumeReading } from './read-into.ts';
@@ -82,11 +82,16 @@ export class TunnelConnection {
     this.#records = o.records;
     this.#lastReceiveAt = o.now;
     this.#nextKeepAliveAt = o.now; // a brand-new connection sends one immediately (§7.3)
+    // Blocks split across two reads are assembled in two scratch buffers of this connection, transient like the
+    // read buffer: no allocation per split block.
+    const scratch = Buffer.allocUnsafeSlow(2 * TUNNEL_LIMITS.maxBlock);
+    markTransient(scratch.buffer);
     this.#decoder = new TunnelDecoder({
       compressed: o.compressed,
       onFrames: (frames) => this.#events.onFrames(frames),
       onKeepAlive: () => {},
       onDrop: (reason) => this.#events.onDrop(reason),
+      partialBuffers: [scratch.subarray(0, TUNNEL_LIMITS.maxBlock), scratch.subarray(TUNNEL_LIMITS.maxBlock)],
     });
     const s = this.#socket;
     // Bytes the socket read before this point come as 'data'; from here on reads land in one buffer of this

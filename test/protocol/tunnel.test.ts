@@ -174,6 +174,36 @@ test('decoder: blocks split across chunks are copied, so the caller may reuse ch
   t.true(out.frames[0].equals(frame(100, 9)));
 });
 
+test('decoder with partialBuffers: split blocks are assembled in the two buffers in turn, intact until the receiver returns', (t) => {
+  const scratch = Buffer.alloc(2 * TUNNEL_LIMITS.maxBlock);
+  const partialBuffers = [scratch.subarray(0, TUNNEL_LIMITS.maxBlock), scratch.subarray(TUNNEL_LIMITS.maxBlock)] as const;
+  const sent = Array.from({ length: 40 }, (_, i) => frame(1400 + i, i));
+  const wire = Buffer.concat(sent.map((f) => encodeFrames([f], false)));
+  const got: Buffer[] = [];
+  const fromScratch = new Set<number>();
+  const decoder = new TunnelDecoder({
+    compressed: false,
+    // Copied during the call, as a receiver of transient frames must; checked after the whole stream.
+    onFrames: (fs) => {
+      for (const f of fs) {
+        if (f.buffer === scratch.buffer) fromScratch.add(f.byteOffset);
+        got.push(Buffer.from(f));
+      }
+    },
+    partialBuffers,
+  });
+  // 1000-byte chunks: most pushes finish one split block and start the next, so both buffers are in use in one push.
+  for (let off = 0; off < wire.length; off += 1000) decoder.push(Buffer.from(wire.subarray(off, off + 1000)));
+  t.is(got.length, sent.length);
+  for (let i = 0; i < sent.length; i++) t.true(got[i]!.equals(sent[i]!), `frame ${i}`);
+  t.deepEqual([...fromScratch].sort((a, b) => a - b), [0, TUNNEL_LIMITS.maxBlock], 'split frames are views of the two buffers, no new ones');
+  t.is(decoder.bufferedBytes, 0);
+
+  const small = Buffer.alloc(TUNNEL_LIMITS.maxBlock - 1);
+  t.throws(() => new TunnelDecoder({ compressed: false, onFrames: () => {}, partialBuffers: [small, Buffer.alloc(TUNNEL_LIMITS.maxBlock)] }), { instanceOf: RangeError });
+  t.throws(() => new TunnelDecoder({ compressed: false, onFrames: () => {}, partialBuffers: [scratch.subarray(0, 3200), scratch.subarray(100, 3300)] }), { message: /non-overlapping/ });
+});
+
 test('decoder: frame size limits (1600 ok, 1601 dropped, 3200 dropped, 3201 closes)', (t) => {
   const { decoder, out } = collector(false);
   decoder.push(Buffer.concat([u32(4), u32(1600), frame(1600), u32(1601), frame(1601), u32(3200), frame(3200), u32(10), frame(10)]));

@@ -10,6 +10,7 @@
         "native/frame_channel.c",
         "native/heap_trim.c",
         "native/channel_io.c",
+        "native/tx_coalesce.c",
         "native/link_monitor.c",
         "native/packet_socket.c",
         "native/tap_device.c",

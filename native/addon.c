@@ -45,20 +45,20 @@ static bool optional_bool(napi_env env, napi_value obj, const char *key, bool *o
   return seb_get_bool(env, v, out, key);
 }
 
-/* openPacketSocket(ifindex, { promisc = true, rcvbuf, sndbuf }): FrameChannel */
+/* openPacketSocket(ifindex, { promisc = true, rcvbuf, sndbuf, txSuperFrames = true }): FrameChannel */
 static napi_value js_open_packet_socket(napi_env env, napi_callback_info info) {
   SEB_ARGS(2);
   uint32_t ifindex, rcvbuf = 4u << 20, sndbuf = 1u << 20;
-  bool promisc = true;
+  bool promisc = true, tx_super = true;
   if (!seb_get_u32(env, argv[0], &ifindex, "ifindex")) return NULL;
   if (!optional_bool(env, argv[1], "promisc", &promisc) || !optional_u32(env, argv[1], "rcvbuf", &rcvbuf) ||
-      !optional_u32(env, argv[1], "sndbuf", &sndbuf))
+      !optional_u32(env, argv[1], "sndbuf", &sndbuf) || !optional_bool(env, argv[1], "txSuperFrames", &tx_super))
     return NULL;
   seb_packet_opts opts = {promisc, rcvbuf, sndbuf};
   int ignores = 0;
   int fd = seb_packet_open((int)ifindex, &opts, &ignores);
   if (fd < 0) return seb_throw_errno(env, -fd, "AF_PACKET socket");
-  return seb_channel_new(env, SEB_CHANNEL_PACKET, fd, ignores);
+  return seb_channel_new(env, SEB_CHANNEL_PACKET, fd, ignores, tx_super);
 }
 
 /* openTap(name): { channel: FrameChannel, name: string } */
@@ -68,7 +68,7 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   if (!seb_get_string(env, argv[0], name, sizeof name, "name")) return NULL;
   int fd = seb_tap_open(name);
   if (fd < 0) return throw_rc(env, fd, "TUNSETIFF", name);
-  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0);
+  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0);
   if (!ch) return NULL;
   napi_value o;
   napi_create_object(env, &o);

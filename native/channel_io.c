@@ -1,5 +1,7 @@
 #include "channel_io.h"
 
+#include "tx_coalesce.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -297,29 +299,88 @@ int seb_io_read_on_loop(seb_channel_io *io) {
 
 static int tx_pending(seb_channel_io *io) { return SEB_LOAD_ACQ(&io->tx.tail) != io->tx.head; }
 
-unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const uint32_t *lens, unsigned n,
-                         seb_tx_counters *c, int *blocked) {
-  struct iovec iov[SEB_TX_BATCH][2];
+/* One sendmmsg's worth of messages built from frames[0..n): each message is one frame as it is (behind the all-zero
+ * vnet header) or, with `gso`, a run of TCP segments as one super-frame (tx_coalesce.h). */
+typedef struct tx_batch {
   struct mmsghdr msgs[SEB_TX_BATCH];
+  struct iovec iov[3 * SEB_TX_BATCH]; /* per message a vnet header and a frame, or a vnet header, headers, payloads */
+  struct virtio_net_hdr vh[SEB_TX_BATCH];
+  uint8_t hdr[SEB_TX_BATCH][SEB_GSO_MAX_HDR];
+  unsigned frames_in[SEB_TX_BATCH]; /* how many of the frames each message carries */
+  seb_tcp_seg seg[SEB_TX_BATCH];
+  uint8_t is_seg[SEB_TX_BATCH];
+} tx_batch;
+
+static unsigned build_batch(tx_batch *b, const uint8_t *const *frames, const uint32_t *lens, unsigned n, int gso) {
+  if (n > SEB_TX_BATCH) n = SEB_TX_BATCH;
+  for (unsigned i = 0; i < n; i++) b->is_seg[i] = gso && seb_tcp_seg_parse(frames[i], lens[i], &b->seg[i]);
+  unsigned m = 0, v = 0;
+  for (unsigned i = 0; i < n; m++) {
+    struct msghdr *h = &b->msgs[m].msg_hdr;
+    memset(&b->msgs[m], 0, sizeof b->msgs[m]);
+    h->msg_iov = &b->iov[v];
+    unsigned run = 1;
+    uint32_t payload = 0;
+    if (b->is_seg[i]) {
+      const seb_tcp_seg *a = &b->seg[i];
+      payload = a->payload;
+      uint32_t next_seq = a->seq + a->payload;
+      int psh = a->psh;
+      while (!psh && i + run < n && b->is_seg[i + run] && b->seg[i + run - 1].payload == a->payload &&
+             seb_tcp_seg_continues(frames[i], a, run, payload, next_seq, frames[i + run], &b->seg[i + run])) {
+        const seb_tcp_seg *c = &b->seg[i + run];
+        payload += c->payload;
+        next_seq += c->payload;
+        psh = c->psh;
+        run++;
+      }
+      if (run > 1) {
+        seb_tcp_super_header(frames[i], a, payload, psh, b->hdr[m], &b->vh[m]);
+        b->iov[v++] = (struct iovec){.iov_base = &b->vh[m], .iov_len = sizeof b->vh[m]};
+        b->iov[v++] = (struct iovec){.iov_base = b->hdr[m], .iov_len = a->hdr_len};
+        for (unsigned k = i; k < i + run; k++) {
+          b->iov[v++] = (struct iovec){.iov_base = (void *)(frames[k] + b->seg[k].hdr_len), .iov_len = b->seg[k].payload};
+        }
+      }
+    }
+    if (run == 1) {
+      b->iov[v++] = (struct iovec){.iov_base = (void *)&zero_vh, .iov_len = sizeof zero_vh};
+      b->iov[v++] = (struct iovec){.iov_base = (void *)frames[i], .iov_len = lens[i]};
+    }
+    h->msg_iovlen = (size_t)(&b->iov[v] - h->msg_iov);
+    b->frames_in[m] = run;
+    i += run;
+  }
+  return m;
+}
+
+unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const uint32_t *lens, unsigned n,
+                         seb_tx_counters *c, int *gso, int *blocked) {
+  tx_batch b;
   unsigned done = 0;
   *blocked = 0;
   while (done < n) {
     if (kind == SEB_CHANNEL_PACKET) {
-      unsigned cnt = n - done < SEB_TX_BATCH ? n - done : SEB_TX_BATCH;
-      memset(msgs, 0, cnt * sizeof msgs[0]);
-      for (unsigned i = 0; i < cnt; i++) {
-        iov[i][0].iov_base = (void *)&zero_vh;
-        iov[i][0].iov_len = sizeof zero_vh;
-        iov[i][1].iov_base = (void *)frames[done + i];
-        iov[i][1].iov_len = lens[done + i];
-        msgs[i].msg_hdr.msg_iov = iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 2;
-      }
-      int r = sendmmsg(fd, msgs, cnt, MSG_DONTWAIT);
+      int use_gso = gso && __atomic_load_n(gso, __ATOMIC_RELAXED);
+      unsigned cnt = build_batch(&b, frames + done, lens + done, n - done, use_gso);
+      int r = sendmmsg(fd, b.msgs, cnt, MSG_DONTWAIT);
       if (r > 0) {
-        for (unsigned i = done; i < done + (unsigned)r; i++) c->bytes += lens[i];
-        c->frames += (unsigned)r;
-        done += (unsigned)r;
+        for (int m = 0; m < r; m++) {
+          unsigned run = b.frames_in[m];
+          for (unsigned k = done; k < done + run; k++) c->bytes += lens[k];
+          c->frames += run;
+          if (run > 1) {
+            c->gso_frames++;
+            c->gso_segments += run;
+          }
+          done += run;
+        }
+        continue;
+      }
+      if (r < 0 && errno == EINVAL && b.frames_in[0] > 1) {
+        /* This kernel or device refuses super-frames: from now on every frame goes out as it is. */
+        __atomic_store_n(gso, 0, __ATOMIC_RELAXED);
+        c->gso_refused++;
         continue;
       }
     } else if (write(fd, frames[done], lens[done]) >= 0) {
@@ -356,7 +417,7 @@ static int transmit(seb_channel_io *io) {
     }
     if (n == 0) return total;
     int blocked;
-    unsigned done = seb_send_frames(io->kind, io->fd, frames, lens, n, &io->st.tx, &blocked);
+    unsigned done = seb_send_frames(io->kind, io->fd, frames, lens, n, &io->st.tx, &io->tx_gso, &blocked);
     if (done) {
       seb_byte_ring_release(&io->tx, next[done - 1]);
       io->st.tx_done += done;

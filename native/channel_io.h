@@ -55,6 +55,9 @@ typedef struct seb_tx_counters {
   uint64_t frames;
   uint64_t bytes;
   uint64_t drop_error; /* the kernel refused the frame (interface down, too big for its MTU...) */
+  uint64_t gso_frames;   /* super-frames sent (tx_coalesce.h) */
+  uint64_t gso_segments; /* the frames they carried */
+  uint64_t gso_refused;  /* the kernel refused a super-frame (super-frames then stop) */
   int last_errno;
 } seb_tx_counters;
 
@@ -100,6 +103,7 @@ typedef struct seb_channel_io {
 
   seb_byte_ring tx;
   uint64_t tx_tail_js; /* JS thread's private producer cursor */
+  int tx_gso;          /* atomic: runs of TCP segments go out as super-frames (packet sockets; off after a refusal) */
 
   seb_io_counters st;     /* I/O thread's own */
   seb_io_counters st_pub; /* published copy */
@@ -129,11 +133,12 @@ void seb_io_js_busy(seb_channel_io *io);
 void seb_io_js_done(seb_channel_io *io);
 /* JS thread, rx_on_loop mode: read what is waiting into arenas (put on the full ring). Returns 1 if more may wait. */
 int seb_io_read_on_loop(seb_channel_io *io);
-/* Sends frames[0..n) on fd: sendmmsg behind an all-zero vnet header (a packet socket), or one write each (a TAP
- * device); counts into c. Returns how many are done with (sent, or refused by the kernel and counted) and sets
- * *blocked when it stopped at "would block". Used by the I/O thread and by the JS thread's inline sends. */
+/* Sends frames[0..n) on fd: sendmmsg behind a vnet header (a packet socket; with *gso set, runs of TCP segments as
+ * super-frames, tx_coalesce.h; *gso is cleared if the kernel refuses one), or one write each (a TAP device); counts
+ * into c. Returns how many are done with (sent, or refused by the kernel and counted) and sets *blocked when it
+ * stopped at "would block". Used by the I/O thread and by the JS thread's inline sends. */
 unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const uint32_t *lens, unsigned n,
-                         seb_tx_counters *c, int *blocked);
+                         seb_tx_counters *c, int *gso, int *blocked);
 /* JS thread: a consistent copy of the I/O thread's counters. */
 void seb_io_counters_get(seb_channel_io *io, seb_io_counters *out);
 

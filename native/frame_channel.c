@@ -315,7 +315,7 @@ static void queue_frames(seb_channel *ch, const uint8_t *const *frames, const ui
 static void flush_inline(seb_channel *ch, const uint8_t **frames, const uint32_t *lens, unsigned k, uint64_t *tail,
                          int *inline_ok) {
   int blocked;
-  unsigned done = seb_send_frames(ch->kind, ch->fd, frames, lens, k, &ch->tx_js, &blocked);
+  unsigned done = seb_send_frames(ch->kind, ch->fd, frames, lens, k, &ch->tx_js, &ch->io.tx_gso, &blocked);
   if (done == k) return;
   *inline_ok = 0; /* the ring is no longer empty: everything after this goes behind it */
   queue_frames(ch, frames + done, lens + done, k - done, tail);
@@ -410,6 +410,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "txDropQueueFull", ch->tx_drop_queue_full);
   seb_set_u64(env, o, "txDropInvalid", ch->tx_drop_invalid);
   seb_set_u64(env, o, "txDropError", s.tx.drop_error + ch->tx_js.drop_error);
+  seb_set_u64(env, o, "txSuperFrames", s.tx.gso_frames + ch->tx_js.gso_frames);
+  seb_set_u64(env, o, "txSuperSegments", s.tx.gso_segments + ch->tx_js.gso_segments);
+  seb_set_u64(env, o, "txSuperRefused", s.tx.gso_refused + ch->tx_js.gso_refused);
   seb_set_u64(env, o, "txQueued", queued);
   seb_set_u64(env, o, "callbackErrors", ch->callback_errors);
   seb_set_str(env, o, "lastCallbackError", ch->last_callback_error);
@@ -463,7 +466,7 @@ napi_status seb_channel_define(napi_env env, napi_value *ctor) {
                            props, ctor);
 }
 
-napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing) {
+napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames) {
   seb_addon_state *state = seb_state(env);
   napi_value ctor, obj;
   void *p = NULL;
@@ -474,6 +477,8 @@ napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing)
   }
   seb_channel *ch = p;
   int rc = seb_io_init(&ch->io, kind, fd);
+  /* Runs of TCP segments leave as super-frames (packet sockets only: they carry the vnet header; tx_coalesce.h). */
+  ch->io.tx_gso = kind == SEB_CHANNEL_PACKET && tx_super_frames;
   if (rc == 0) {
     rc = seb_io_start(&ch->io);
     if (rc != 0) seb_io_destroy(&ch->io);

@@ -37,6 +37,11 @@ export interface NativeChannelStats {
   txDropInvalid: number;
   /** Refused by the kernel (interface down, larger than its MTU, ...). */
   txDropError: number;
+  /** Runs of TCP segments sent as one super-frame (native/tx_coalesce.h), and the frames they carried. */
+  txSuperFrames: number;
+  txSuperSegments: number;
+  /** Super-frames the kernel refused (EINVAL); after the first, the channel sends every frame as it is. */
+  txSuperRefused: number;
   txQueued: number;
   /** Exceptions thrown by the JS batch callback (the hub, a receiver): caught in the addon, counted; reading goes on. */
   callbackErrors: number;
@@ -110,7 +115,7 @@ export interface NativeRxFixupResult {
 }
 
 export interface NativeAddon {
-  openPacketSocket(ifindex: number, opts?: { promisc?: boolean; rcvbuf?: number; sndbuf?: number }): NativeFrameChannel;
+  openPacketSocket(ifindex: number, opts?: { promisc?: boolean; rcvbuf?: number; sndbuf?: number; txSuperFrames?: boolean }): NativeFrameChannel;
   openTap(name: string): { channel: NativeFrameChannel; name: string };
   openLinkMonitor(onEvents: (events: NativeLinkEvent[]) => void): NativeLinkMonitor;
   /** null when no interface has that name. */

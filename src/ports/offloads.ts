@@ -2,20 +2,28 @@
  * Switching off the NIC features that produce super-frames, and putting them back afterwards.
  *
  * GRO/LRO merge received packets into one large frame before a packet socket sees it; such a frame cannot go
- * through a 1600-byte tunnel. Segmentation/checksum offload on transmit is switched off as well, so that a host
- * which also talks through the bridged NIC puts only complete wire frames on it (the same set the stock bridge
- * turns off). Super-frames that arrive anyway (a veth/virtio peer that segments late) are cut in the addon.
+ * through a 1600-byte tunnel. Super-frames that arrive anyway (a veth/virtio peer that segments late) are cut in the
+ * addon.
+ *
+ * Segmentation/checksum offload on transmit (TX_OFFLOAD_FEATURES) is what lets the port send a run of TCP segments
+ * from the tunnel as one super-frame that the NIC cuts (native/tx_coalesce.h), so it stays as it is while the port
+ * does that (the default). A port that sends every frame on its own switches it off as the stock bridge does.
  *
  * Uses the kernel's ethtool ioctl through the addon; no `ethtool` binary is needed.
  */
 import type { NativeAddon } from './native.ts';
 
-export const SUPER_FRAME_FEATURES: readonly string[] = [
+/** Receive-side merging: always off while a port is open. */
+export const RX_SUPER_FRAME_FEATURES: readonly string[] = [
   'rx-gro',
   'rx-lro',
   'rx-gro-hw',
   'rx-gro-list',
   'rx-udp-gro-forwarding',
+];
+
+/** Transmit segmentation and checksum offload: off only for a port that does not send super-frames itself. */
+export const TX_OFFLOAD_FEATURES: readonly string[] = [
   'tx-generic-segmentation',
   'tx-tcp-segmentation',
   'tx-tcp6-segmentation',
@@ -27,6 +35,8 @@ export const SUPER_FRAME_FEATURES: readonly string[] = [
   'tx-checksum-ipv4',
   'tx-checksum-ipv6',
 ];
+
+export const SUPER_FRAME_FEATURES: readonly string[] = [...RX_SUPER_FRAME_FEATURES, ...TX_OFFLOAD_FEATURES];
 
 /** What was changed on one interface, so exactly that can be undone. */
 export interface OffloadChange {

@@ -11,14 +11,23 @@ import { EventEmitter } from 'node:events';
 import type { FrameReceiver, Port } from './port.ts';
 import { loadNative, portError, PortError, startFrames } from './native.ts';
 import type { NativeAddon, NativeChannelStats, NativeFrameChannel, NativeLinkEvent, NativeLinkMonitor } from './native.ts';
-import { disableOffloads, restoreOffloads, SUPER_FRAME_FEATURES } from './offloads.ts';
+import { disableOffloads, restoreOffloads, RX_SUPER_FRAME_FEATURES, SUPER_FRAME_FEATURES } from './offloads.ts';
 import type { OffloadChange } from './offloads.ts';
 
 export interface RawSocketPortOptions {
-  /** Switch off GRO/LRO/TSO/checksum offloads on the interface while the port is open (default true). */
+  /** Switch off offloads on the interface while the port is open (default true). */
   disableOffloads?: boolean;
-  /** Which features disableOffloads switches off (default SUPER_FRAME_FEATURES). */
+  /**
+   * Which features disableOffloads switches off (default: receive-side merging always, RX_SUPER_FRAME_FEATURES;
+   * transmit segmentation and checksums too when txSuperFrames is off, SUPER_FRAME_FEATURES).
+   */
   offloadFeatures?: readonly string[];
+  /**
+   * Send runs of TCP segments of one flow as one super-frame that the NIC (or the kernel) cuts into the same
+   * segments (native/tx_coalesce.h). Default true; false, or SEBRIDGE_TX_SUPER_FRAMES=0 in the environment, sends
+   * every frame on its own.
+   */
+  txSuperFrames?: boolean;
   /** Receive frames for all MACs (default true: a bridge must). */
   promisc?: boolean;
   /** Kernel socket buffer sizes in bytes (defaults 4 MiB receive, 1 MiB send). */
@@ -52,7 +61,7 @@ type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCa
 const COUNTER_KEYS = [
   'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
-  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError', 'callbackErrors',
+  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError', 'txSuperFrames', 'txSuperSegments', 'txSuperRefused', 'callbackErrors',
 ] as const satisfies readonly (keyof Counters)[];
 
 function zeroCounters(): Counters {
@@ -131,9 +140,11 @@ export class RawSocketPort extends EventEmitter implements Port {
   /** Open a port on an existing interface. Throws PortError (ENODEV if there is no such interface, EPERM if not root). */
   static open(ifname: string, opts: RawSocketPortOptions = {}): RawSocketPort {
     const native = loadNative();
+    const txSuperFrames = opts.txSuperFrames ?? process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';
     const port = new RawSocketPort(ifname, native, {
       disableOffloads: opts.disableOffloads ?? true,
-      offloadFeatures: opts.offloadFeatures ?? SUPER_FRAME_FEATURES,
+      offloadFeatures: opts.offloadFeatures ?? (txSuperFrames ? RX_SUPER_FRAME_FEATURES : SUPER_FRAME_FEATURES),
+      txSuperFrames,
       promisc: opts.promisc ?? true,
       rcvbuf: opts.rcvbuf ?? 4 << 20,
       sndbuf: opts.sndbuf ?? 1 << 20,
@@ -216,8 +227,8 @@ export class RawSocketPort extends EventEmitter implements Port {
       }
     }
     try {
-      const { promisc, rcvbuf, sndbuf } = this.#opts;
-      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf });
+      const { promisc, rcvbuf, sndbuf, txSuperFrames } = this.#opts;
+      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf, txSuperFrames });
       startFrames(ch, this.#onFrames);
       this.#channel = ch;
     } catch (err) {

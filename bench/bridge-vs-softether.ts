@@ -33,6 +33,10 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
   --capture DIR        what-if: tcpdump 60 000 packets at host B during every server->LAN run
   --server-drops       sample vpnserver's drop points around every iperf3 run (docs/server-send-path.md)
+  --lan-tso off        what-if: TSO and transmit checksums off on the bridge's LAN veth before the bridge starts (a
+                       NIC without them: the kernel cuts sebridge's super-frames in software, host A gets wire frames)
+  --host-gro           what-if: host A's veth receives with GRO, as a real host's NIC driver does (it then merges the
+                       stock bridge's segments too)
   --json               machine-readable output on stdout (progress goes to stderr either way)
 `;
 
@@ -41,6 +45,7 @@ const CAVEATS = [
   `This machine has ${availableParallelism()} cores, shared by vpnserver, the bridge under test, the iperf3 client and server (and anything else running): the figures are CPU-bound and a bridge that burns less CPU leaves more to the others. Compare ratios, not absolute numbers.`,
   'Server hub: UDP acceleration off (ExtOptionSet DisableUdpAcceleration 1), SecureNAT off, packet and security logs off (also on the vpnbridge hub). QoS at its default except with 1 connection (off on both: the stock cascade needs that for a single connection).',
   'Every bridge/mode runs in a freshly started bridge process on a freshly created LAN veth; peak RSS is that process\'s VmHWM; CPU % is utime+stime of all its threads over the iperf3 run (100 % = one core).',
+  'sebridge sends runs of TCP segments toward host A as super-frames and leaves TSO on on its LAN veth (the stock bridge switches it off), so a veth hands them to host A whole: host A (on these same cores) then does less work than for the stock bridge\'s single frames, which a real LAN host would merge itself with GRO (--host-gro gives it that; --lan-tso off makes the kernel cut them on the bridge side instead). Frames lost server->LAN are then counted from the server\'s session counters (--server-drops; without it: not measured), since host A\'s veth counts a super-frame once.',
 ];
 
 const fail = failWith('bridge-vs-softether');
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, capture: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -91,9 +96,12 @@ async function main(): Promise<void> {
     ...(values['bridge-cpus'] ? { bridgeCpus: values['bridge-cpus'] } : {}),
     ...(values['bridge-tcp-rmem'] ? { bridgeTcpRmem: values['bridge-tcp-rmem'] } : {}),
     ...(values['server-drops'] ? { serverDrops: true } : {}),
+    ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
+    ...(values['host-gro'] ? { hostGro: true } : {}),
     ...(values.capture ? { captureDir: resolve(values.capture) } : {}),
     ...(values['bridge-nice'] !== undefined ? { bridgeNice: niceLevel(values['bridge-nice']) } : {}),
   };
+  if (values['lan-tso'] !== undefined && values['lan-tso'] !== 'off') fail(`--lan-tso: only "off" is a what-if (the LAN veth starts with TSO on), got "${values['lan-tso']}"`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);
   if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);

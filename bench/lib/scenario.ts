@@ -8,7 +8,7 @@ import { runIperf, type IperfResult } from './iperf.ts';
 import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
 import { pingLatency, waitReachable, type PingResult } from './ping.ts';
 import { CpuWindow, processMemory } from './proc-stats.ts';
-import { linkCounters, tunnelLoss } from './link-stats.ts';
+import { linkCounters, tunnelLoss, type LinkCounters } from './link-stats.ts';
 import { serverDropDelta, serverDropSnapshot } from './server-drops.ts';
 import { isSebridge, startSebridge } from './sebridge-process.ts';
 import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from './softether-bridge.ts';
@@ -59,6 +59,10 @@ export interface Settings {
   bridgeTcpRmem?: string;
   /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
   serverDrops?: boolean;
+  /** TSO and tx checksums off on the bridge's LAN veth before the bridge starts (--lan-tso off). */
+  lanTsoOff?: boolean;
+  /** host A's veth receives with GRO (--host-gro). */
+  hostGro?: boolean;
   /** what-if: write a short tcpdump of host B's interface during every server->LAN run into this directory */
   captureDir?: string;
 }
@@ -209,7 +213,20 @@ async function waitNoSession(ctx: Context, timeoutMs: number): Promise<void> {
 
 const LOAD_PING_INTERVAL_MS = 50;
 
-async function direction(ctx: Context, bridgePid: number, reverse: boolean, observe?: () => () => Promise<Observed>): Promise<DirectionResult & { observed?: Observed }> {
+/**
+ * Frames host B sent that the server never sent on to the cascade (the server's session counters): the loss
+ * server->LAN when host A's veth cannot count the frames (a super-frame counts once). sebridge's own counters show
+ * that it writes to the LAN every frame it gets (the run's "frame accounting").
+ */
+function lossTowardA(b0: LinkCounters | undefined, b1: LinkCounters | undefined, delta: Record<string, number> | undefined, user: string): { lost: number; sent: number } | undefined {
+  if (!b0 || !b1 || !delta) return undefined;
+  const toCascade = (delta[`${user} / Incoming Unicast Packets`] ?? Number.NaN) + (delta[`${user} / Incoming Broadcast Packets`] ?? 0);
+  if (!Number.isFinite(toCascade)) return undefined;
+  const sent = b1.txPackets - b0.txPackets;
+  return { lost: Math.max(0, sent - toCascade), sent };
+}
+
+async function direction(ctx: Context, bridgePid: number, reverse: boolean, superFramesReachA: boolean, observe?: () => () => Promise<Observed>): Promise<DirectionResult & { observed?: Observed }> {
   const { names, addr, settings } = ctx;
   const drops0 = settings.serverDrops ? await serverDropSnapshot(ctx.server, ctx.target.hub) : undefined;
   const a0 = await linkCounters(names.nsA, names.hostA);
@@ -231,7 +248,7 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, obse
   const drops1 = drops0 ? await serverDropSnapshot(ctx.server, ctx.target.hub) : undefined;
   // Data one way, ACKs the other: count both directions' losses.
   const ab = tunnelLoss(a0, a1, b0, b1);
-  const ba = tunnelLoss(b0, b1, a0, a1);
+  const ba = superFramesReachA ? lossTowardA(b0, b1, drops0 && drops1 ? serverDropDelta(drops0, drops1) : undefined, ctx.target.user) : tunnelLoss(b0, b1, a0, a1);
   const loss = ab && ba ? { lost: ab.lost + ba.lost, sent: ab.sent + ba.sent } : undefined;
   return {
     mbps: r.bitsPerSecond / 1e6,
@@ -261,7 +278,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
   let stock: SoftEtherBridge | undefined;
   const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
-    await buildBridgeSide(names, server.netns, addr);
+    await buildBridgeSide(names, server.netns, addr, { hostGro: settings.hostGro === true, lanTsoOff: settings.lanTsoOff === true });
     if (settings.bridgeTcpRmem) {
       const r = spawnSync('ip', ['netns', 'exec', names.nsBridge, 'sysctl', '-q', '-w', `net.ipv4.tcp_rmem=${settings.bridgeTcpRmem}`], { encoding: 'utf8' });
       if (r.status !== 0) throw new BenchError(`sysctl tcp_rmem in ${names.nsBridge}: ${r.stderr.trim()}`);
@@ -288,9 +305,11 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
     ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})`);
     const observe = custom?.observeLoad?.bind(custom);
-    const { observed: obsForward, ...forward } = await direction(ctx, bridge.pid, false, observe);
+    // sebridge's super-frames reach host A whole unless the LAN veth cuts them: count what arrives at the server.
+    const superFramesReachA = kind === 'sebridge' && settings.lanTsoOff !== true && process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';
+    const { observed: obsForward, ...forward } = await direction(ctx, bridge.pid, false, superFramesReachA, observe);
     ctx.log(`${tag}: A->B ${forward.mbps.toFixed(0)} Mbit/s, bridge CPU ${forward.bridgeCpuPct?.toFixed(0)} %`);
-    const { observed: obsReverse, ...reverse } = await direction(ctx, bridge.pid, true, observe);
+    const { observed: obsReverse, ...reverse } = await direction(ctx, bridge.pid, true, superFramesReachA, observe);
     ctx.log(`${tag}: B->A ${reverse.mbps.toFixed(0)} Mbit/s, bridge CPU ${reverse.bridgeCpuPct?.toFixed(0)} %`);
     const mem = processMemory(bridge.pid);
     if (!mem || !bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} during the measurement`, bridge.tail());

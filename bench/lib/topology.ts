@@ -103,11 +103,11 @@ async function ns(nsName: string, ...argv: string[]): Promise<void> {
   await runChecked(['ip', 'netns', 'exec', nsName, ...argv]);
 }
 
-async function hostEnd(nsName: string, dev: string, cidr: string): Promise<void> {
+async function hostEnd(nsName: string, dev: string, cidr: string, gro = false): Promise<void> {
   await ns(nsName, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1');
   await ns(nsName, 'ip', 'link', 'set', 'lo', 'up');
   await ns(nsName, 'ip', 'addr', 'add', cidr, 'dev', dev);
-  await ns(nsName, 'ethtool', '-K', dev, ...HOST_OFFLOADS_OFF.flatMap((f) => [f, 'off']));
+  await ns(nsName, 'ethtool', '-K', dev, ...HOST_OFFLOADS_OFF.flatMap((f) => [f, gro && f === 'gro' ? 'on' : 'off']));
   await ns(nsName, 'ip', 'link', 'set', dev, 'up');
 }
 
@@ -131,7 +131,7 @@ export async function buildServerSide(names: BenchNames, serverNetns: string, ad
 }
 
 /** nsBridge (uplink to the server, LAN veth without address) and nsA with host A. */
-export async function buildBridgeSide(names: BenchNames, serverNetns: string, addr: Addresses): Promise<void> {
+export async function buildBridgeSide(names: BenchNames, serverNetns: string, addr: Addresses, opts: { hostGro?: boolean; lanTsoOff?: boolean } = {}): Promise<void> {
   await runChecked(['ip', 'netns', 'add', names.nsBridge]);
   await runChecked(['ip', 'netns', 'add', names.nsA]);
   // The bridge namespace has no default route and resolves names at 127.0.0.1: vpnbridge's internet features
@@ -147,5 +147,7 @@ export async function buildBridgeSide(names: BenchNames, serverNetns: string, ad
   await ns(names.nsBridge, 'ip', 'link', 'set', names.bridgeUp, 'up');
   await runChecked(['ip', 'link', 'add', names.hostA, 'netns', names.nsA, 'type', 'veth', 'peer', 'name', names.bridgeLan, 'netns', names.nsBridge]);
   await ns(names.nsBridge, 'ip', 'link', 'set', names.bridgeLan, 'up');
-  await hostEnd(names.nsA, names.hostA, `${addr.hosts.client}/30`);
+  // What-ifs: a LAN NIC without TSO (the kernel then cuts sebridge's super-frames); a LAN host that receives with GRO.
+  if (opts.lanTsoOff) await ns(names.nsBridge, 'ethtool', '-K', names.bridgeLan, 'tso', 'off', 'tx', 'off');
+  await hostEnd(names.nsA, names.hostA, `${addr.hosts.client}/30`, opts.hostGro);
 }

@@ -360,6 +360,7 @@ unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const u
   unsigned done = 0;
   *blocked = 0;
   while (done < n) {
+    unsigned first = 1; /* frames in the message the error below is about */
     if (kind == SEB_CHANNEL_PACKET) {
       int use_gso = gso && __atomic_load_n(gso, __ATOMIC_RELAXED);
       unsigned cnt = build_batch(&b, frames + done, lens + done, n - done, use_gso);
@@ -383,6 +384,7 @@ unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const u
         c->gso_refused++;
         continue;
       }
+      first = b.frames_in[0];
     } else if (write(fd, frames[done], lens[done]) >= 0) {
       c->frames++;
       c->bytes += lens[done];
@@ -394,9 +396,9 @@ unsigned seb_send_frames(int kind, int fd, const uint8_t *const *frames, const u
       break;
     }
     if (errno == EINTR) continue;
-    c->drop_error++;
+    c->drop_error += first;
     c->last_errno = errno;
-    done++;
+    done += first;
   }
   return done;
 }

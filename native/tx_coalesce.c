@@ -7,8 +7,9 @@
 #define ETH_LEN 14
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
-/* The IPv4 total length field bounds a super-frame's IP packet (and IPv6's payload length field, a little less). */
-#define MAX_IP_PACKET 65535u
+/* A super-frame stays within the kernel's default GSO limit (gso_max_size, 64 KiB with the Ethernet header), which
+ * also keeps its IPv4 total length and IPv6 payload length within their 16-bit fields. */
+#define MAX_SUPER_FRAME 65536u
 
 int seb_tcp_seg_parse(const uint8_t *f, uint32_t len, seb_tcp_seg *s) {
   if (len < ETH_LEN + 20 + 20) return 0;
@@ -58,7 +59,7 @@ int seb_tcp_seg_parse(const uint8_t *f, uint32_t len, seb_tcp_seg *s) {
 int seb_tcp_seg_continues(const uint8_t *fa, const seb_tcp_seg *a, uint32_t count, uint32_t run_payload,
                           uint32_t next_seq, const uint8_t *fb, const seb_tcp_seg *b) {
   if (b->v6 != a->v6 || b->hdr_len != a->hdr_len || b->seq != next_seq || b->payload > a->payload) return 0;
-  if ((uint32_t)(a->hdr_len - ETH_LEN) + run_payload + b->payload > MAX_IP_PACKET) return 0;
+  if ((uint32_t)a->hdr_len + run_payload + b->payload > MAX_SUPER_FRAME) return 0;
   if (memcmp(fa, fb, ETH_LEN) != 0) return 0;
   const uint8_t *ia = fa + ETH_LEN, *ib = fb + ETH_LEN;
   if (!a->v6) {

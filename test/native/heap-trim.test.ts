@@ -48,14 +48,36 @@ test.serial('trimHeap gives freed heap memory back to the system and says how lo
 
 test.serial('startHeapTrimmer calls trim on its interval until stopped, and checks the interval', async (t) => {
   let calls = 0;
-  const trimmer = startHeapTrimmer({ intervalMs: 100, trim: () => (++calls, 250) });
+  let rss = 0;
+  // Every trim finds 2 MiB more resident than the last one left: all are due.
+  const trimmer = startHeapTrimmer({ intervalMs: 100, trim: () => (++calls, 250), residentBytes: () => (rss += 1 << 20) });
   await sleep(550);
   trimmer.stop();
   const seen = calls;
   await sleep(250);
   t.true(seen >= 3 && seen <= 6, `${seen} trims in 550 ms at 100 ms`);
   t.is(calls, seen, 'no trim after stop()');
-  t.deepEqual(trimmer.stats(), { trims: seen, totalMicros: seen * 250, maxMicros: 250 });
+  t.deepEqual(trimmer.stats(), { trims: seen, totalMicros: seen * 250, maxMicros: 250, skipped: 0 });
   t.throws(() => startHeapTrimmer({ intervalMs: 10 }), { instanceOf: RangeError, message: /intervalMs/ });
   t.throws(() => startHeapTrimmer({ intervalMs: 1.5e3 + 0.5 }), { instanceOf: RangeError, message: /intervalMs/ });
+});
+
+test.serial('startHeapTrimmer trims only when the resident set grew by minReclaimBytes since the last trim or its low point', async (t) => {
+  const trims: number[] = [];
+  // What the resident set reads at each look (the trimmer looks once before and once after a trim).
+  const readings = [5, 5.5, 6.2, 6.0, 6.1, 4.0, 4.5, 5.2, 5.0].map((m) => m * (1 << 20));
+  let i = 0;
+  const trimmer = startHeapTrimmer({
+    intervalMs: 100,
+    minReclaimBytes: 1 << 20,
+    residentBytes: () => readings[Math.min(i++, readings.length - 1)]!,
+    trim: () => (trims.push(i), 100),
+  });
+  await sleep(850);
+  trimmer.stop();
+  // 5 (due: nothing trimmed yet) -> after 5.5; 6.2: +0.7 skip; 6.0, 6.1: skip; 4.0: skip, new low; 4.5: skip;
+  // 5.2: +1.2 over the low, due -> after 5.0; then 5.0 again and again: skip.
+  t.deepEqual(trims, [1, 8], 'trims at the first look and when 1.2 MiB came back over the low point');
+  t.true(trimmer.stats().skipped >= 4);
+  t.throws(() => startHeapTrimmer({ minReclaimBytes: -1 }), { instanceOf: RangeError, message: /minReclaimBytes/ });
 });

@@ -329,6 +329,8 @@ static unsigned build_batch(tx_batch *b, const uint8_t *const *frames, const uin
       while (!psh && i + run < n && b->is_seg[i + run] && b->seg[i + run - 1].payload == a->payload &&
              seb_tcp_seg_continues(frames[i], a, run, payload, next_seq, frames[i + run], &b->seg[i + run])) {
         const seb_tcp_seg *c = &b->seg[i + run];
+        /* Checksums only of frames that join a run (the first one when the second comes). */
+        if ((run == 1 && !seb_tcp_seg_intact(frames[i], a)) || !seb_tcp_seg_intact(frames[i + run], c)) break;
         payload += c->payload;
         next_seq += c->payload;
         psh = c->psh;

@@ -15,17 +15,14 @@ int seb_tcp_seg_parse(const uint8_t *f, uint32_t len, seb_tcp_seg *s) {
   if (len < ETH_LEN + 20 + 20) return 0;
   const uint8_t *ip = f + ETH_LEN;
   uint32_t l4, l4len;
-  uint64_t pseudo;
   switch (seb_get_be16(f + 12)) {
     case 0x0800: {
       if (ip[0] != 0x45 || ip[9] != 6) return 0;          /* IPv4 without options, TCP */
       if (seb_get_be16(ip + 6) & 0x3fff) return 0;        /* a fragment (MF or an offset) */
       uint32_t total = seb_get_be16(ip + 2);
       if (total < 40 || ETH_LEN + total != len) return 0; /* exactly the frame: no padding, nothing cut off */
-      if (seb_csum_finish(seb_csum_add(0, ip, 20)) != 0) return 0;
       l4 = ETH_LEN + 20;
       l4len = total - 20;
-      pseudo = seb_csum_pseudo4(ip, 6, l4len);
       s->v6 = 0;
       break;
     }
@@ -34,7 +31,6 @@ int seb_tcp_seg_parse(const uint8_t *f, uint32_t len, seb_tcp_seg *s) {
       l4len = seb_get_be16(ip + 4);
       if (ETH_LEN + 40 + l4len != len) return 0;
       l4 = ETH_LEN + 40;
-      pseudo = seb_csum_pseudo6(ip, 6, l4len);
       s->v6 = 1;
       break;
     }
@@ -47,13 +43,25 @@ int seb_tcp_seg_parse(const uint8_t *f, uint32_t len, seb_tcp_seg *s) {
   if ((th[12] & 0x0f) != 0) return 0;         /* reserved bits (AccECN) */
   uint8_t flags = th[13];
   if (flags != TCP_ACK && flags != (TCP_ACK | TCP_PSH)) return 0;
-  if (seb_csum_finish(seb_csum_add(pseudo, th, l4len)) != 0) return 0;
   s->l4 = (uint16_t)l4;
   s->hdr_len = (uint16_t)(l4 + thlen);
   s->payload = (uint16_t)(l4len - thlen);
   s->psh = flags == (TCP_ACK | TCP_PSH);
   s->seq = seb_get_be32(th + 4);
   return 1;
+}
+
+int seb_tcp_seg_intact(const uint8_t *f, const seb_tcp_seg *s) {
+  const uint8_t *ip = f + ETH_LEN;
+  uint32_t l4len = (uint32_t)(s->hdr_len - s->l4) + s->payload;
+  uint64_t pseudo;
+  if (!s->v6) {
+    if (seb_csum_finish(seb_csum_add(0, ip, 20)) != 0) return 0;
+    pseudo = seb_csum_pseudo4(ip, 6, l4len);
+  } else {
+    pseudo = seb_csum_pseudo6(ip, 6, l4len);
+  }
+  return seb_csum_finish(seb_csum_add(pseudo, f + s->l4, l4len)) == 0;
 }
 
 int seb_tcp_seg_continues(const uint8_t *fa, const seb_tcp_seg *a, uint32_t count, uint32_t run_payload,

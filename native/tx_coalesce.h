@@ -32,8 +32,12 @@ typedef struct seb_tcp_seg {
   uint32_t seq;
 } seb_tcp_seg;
 
-/* 1 if the frame can be part of a super-frame (see above), with *s describing it; 0 otherwise. */
+/* 1 if the frame's headers allow it to be part of a super-frame (see above), with *s describing it; 0 otherwise.
+ * Checksums are not looked at: that costs a pass over the payload, paid only for frames that do join a run. */
 int seb_tcp_seg_parse(const uint8_t *f, uint32_t len, seb_tcp_seg *s);
+
+/* 1 if the IPv4 header checksum (IPv4) and the TCP checksum of a parsed segment are right. */
+int seb_tcp_seg_intact(const uint8_t *f, const seb_tcp_seg *s);
 
 /* 1 if segment b (frame fb) may follow a run that starts with segment a (frame fa), holds `count` segments and
  * `run_payload` bytes, and whose next expected sequence number is `next_seq`. The caller ends a run itself after a

@@ -23,8 +23,8 @@
  * time: the hub forwards synchronously; the native send queue copies into its own ring; the tunnel decoder
  * assembles split blocks in two scratch buffers of its connection, transient like the read buffer; the cascade's
  * send queue is flushed in the same turn (setImmediate, the check phase, before the next poll phase can bring a
- * second batch), the encoder copies into the record, and a frame valid only during the call is copied when queued; MemoryPort (tests) copies what comes from a reused buffer and bounds what its other
- * recorded frames pin.
+ * second batch), the encoder copies into the record, and a frame valid only during the call is copied when queued;
+ * MemoryPort (tests) copies what comes from a reused buffer and bounds what its other recorded frames pin.
  */
 export type FrameReceiver = (frames: readonly Buffer[]) => void;
 

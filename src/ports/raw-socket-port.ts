@@ -61,7 +61,8 @@ type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCa
 const COUNTER_KEYS = [
   'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
-  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError', 'txSuperFrames', 'txSuperSegments', 'txSuperRefused', 'callbackErrors',
+  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',
+  'txSuperFrames', 'txSuperSegments', 'txSuperRefused', 'callbackErrors',
 ] as const satisfies readonly (keyof Counters)[];
 
 function zeroCounters(): Counters {

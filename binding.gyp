@@ -9,6 +9,7 @@
         "native/rx_fixup.c",
         "native/frame_channel.c",
         "native/heap_trim.c",
+        "native/thread_policy.c",
         "native/channel_io.c",
         "native/tx_coalesce.c",
         "native/link_monitor.c",

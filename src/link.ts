@@ -5,6 +5,7 @@ import { Hub } from './hub/index.ts';
 import { RawSocketPort } from './ports/raw-socket-port.ts';
 import { TapPort } from './ports/tap-port.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
+import { idleHelperThreads } from './ports/helper-threads.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
 import { ConfigError } from './session/config-error.ts';
@@ -95,6 +96,8 @@ export async function runLink(job: LinkJob): Promise<number> {
   cascade.on('connections', () => line(describeStatus(cascade.status())));
   cascade.start();
   const trimmer = startHeapTrimmer();
+  const helpers = idleHelperThreads();
+  for (const f of helpers.failed) line(`WARNING: could not lower V8 worker thread ${f}`);
   const timer = job.statusIntervalMs > 0 ? setInterval(() => line(describeStatus(cascade.status())), job.statusIntervalMs) : null;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Daemon } from './control/daemon.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
+import { idleHelperThreads } from './ports/helper-threads.ts';
 import { ConfigError } from './session/options.ts';
 import { embedded } from './embedded.ts';
 
@@ -83,6 +84,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
     echo: (line) => process.stdout.write(`${line}\n`),
   });
   const trimmer = startHeapTrimmer();
+  const helpers = idleHelperThreads();
+  if (helpers.failed.length) daemon.log.warn({ object: 'daemon', failed: helpers.failed }, 'could not lower the V8 worker threads to SCHED_IDLE');
   daemon.log.info({ object: 'daemon' }, `${await stopSignal}: stopping`);
   trimmer.stop();
   await daemon.stop();

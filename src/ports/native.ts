@@ -132,6 +132,8 @@ export interface NativeAddon {
   processRxFrame(frame: Buffer, opts?: { vnetHdr?: Buffer; vlanTci?: number; vlanTpid?: number }): NativeRxFixupResult;
   /** malloc_trim(0): the C heap's free pages back to the system; returns the microseconds it took. */
   trimHeap(): number;
+  /** That thread of this process to SCHED_IDLE (native/thread_policy.h); throws PortError-like errors (ESRCH, EPERM). */
+  setThreadIdle(tid: number): void;
 }
 
 /** Anything the native layer refused; `code` is the errno name (ENODEV, EPERM, EBUSY...) or a SEB_* code. */

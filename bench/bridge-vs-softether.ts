@@ -30,8 +30,10 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --sebridge-cli=PATH  run this entry script instead of bin/sebridge.js (e.g. a compiled JavaScript build)
   --bridge-cpus LIST   confine both bridges (all their threads) to these CPUs (taskset -c syntax, e.g. 0 or 0,1)
   --bridge-tcp-rmem "MIN DEF MAX"  what-if: net.ipv4.tcp_rmem in the bridge's namespace (its uplink sockets)
+  --bridge-tcp-cc NAME what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink sockets)
   --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
   --capture DIR        what-if: tcpdump 60 000 packets at host B during every server->LAN run
+  --perf DIR           3 s of system-wide perf record in every iperf3 run (perf report -i DIR/PID-AtoB.data --sort comm,dso,sym)
   --server-drops       sample vpnserver's drop points around every iperf3 run (docs/server-send-path.md)
   --lan-tso off        what-if: TSO and transmit checksums off on the bridge's LAN veth before the bridge starts (a
                        NIC without them: the kernel cuts sebridge's super-frames in software, host A gets wire frames)
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -95,10 +97,12 @@ async function main(): Promise<void> {
     ...(values['sebridge-cli'] ? { sebridgeCli: resolve(values['sebridge-cli']) } : {}),
     ...(values['bridge-cpus'] ? { bridgeCpus: values['bridge-cpus'] } : {}),
     ...(values['bridge-tcp-rmem'] ? { bridgeTcpRmem: values['bridge-tcp-rmem'] } : {}),
+    ...(values['bridge-tcp-cc'] ? { bridgeTcpCc: values['bridge-tcp-cc'] } : {}),
     ...(values['server-drops'] ? { serverDrops: true } : {}),
     ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
     ...(values['host-gro'] ? { hostGro: true } : {}),
     ...(values.capture ? { captureDir: resolve(values.capture) } : {}),
+    ...(values.perf ? { perfDir: resolve(values.perf) } : {}),
     ...(values['bridge-nice'] !== undefined ? { bridgeNice: niceLevel(values['bridge-nice']) } : {}),
   };
   if (values['lan-tso'] !== undefined && values['lan-tso'] !== 'off') fail(`--lan-tso: only "off" is a what-if (the LAN veth starts with TSO on), got "${values['lan-tso']}"`);

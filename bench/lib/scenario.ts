@@ -32,6 +32,19 @@ async function startCapture(ctx: Context, bridgePid: number): Promise<void> {
   await runCommand(['perf', 'sched', 'record', '-a', '-o', file.replace(/\.pcap$/, '.sched'), '--', 'sleep', '1'], { timeoutMs: 10_000 });
 }
 
+/**
+ * 3 s of `perf record` on all CPUs, 3 s into an iperf3 run: who (vpnserver's threads, the bridge, iperf3, the kernel)
+ * spends the two cores on what (`perf report -i FILE --sort comm,dso,sym`); then 1 s of context switches (FILE.sched).
+ */
+async function startPerf(ctx: Context, bridgePid: number, reverse: boolean): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3000));
+  mkdirSync(ctx.settings.perfDir!, { recursive: true });
+  const file = join(ctx.settings.perfDir!, `${bridgePid}-${reverse ? 'BtoA' : 'AtoB'}.data`);
+  await runCommand(['perf', 'record', '-q', '-a', '-F', '999', '-o', file, '--', 'sleep', '3'], { timeoutMs: 20_000 });
+  // and one second of context switches (perf script -i FILE.sched: who preempts whom, how often)
+  await runCommand(['perf', 'record', '-q', '-a', '-e', 'sched:sched_switch', '-o', file.replace(/\.data$/, '.sched'), '--', 'sleep', '1'], { timeoutMs: 20_000 });
+}
+
 /** Every thread of pid at nice level `nice` (setpriority is per thread on Linux). */
 function reniceThreads(pid: number, nice: number): void {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -57,6 +70,8 @@ export interface Settings {
   bridgeNice?: number;
   /** what-if: net.ipv4.tcp_rmem ("min default max") in the bridge's namespace (its uplink TCP sockets only) */
   bridgeTcpRmem?: string;
+  /** what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink TCP sockets only) */
+  bridgeTcpCc?: string;
   /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
   serverDrops?: boolean;
   /** TSO and tx checksums off on the bridge's LAN veth before the bridge starts (--lan-tso off). */
@@ -65,6 +80,8 @@ export interface Settings {
   hostGro?: boolean;
   /** what-if: write a short tcpdump of host B's interface during every server->LAN run into this directory */
   captureDir?: string;
+  /** what-if: 3 s of system-wide `perf record` (all CPUs, 999 Hz, no call graphs) in every iperf3 run, into this directory */
+  perfDir?: string;
 }
 
 export interface DirectionResult {
@@ -238,7 +255,7 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, supe
     (p) => ({ avgMs: p.avgMs, p99Ms: p.p99Ms, lossPct: ((p.sent - p.received) / p.sent) * 100 }),
     () => ({ avgMs: Number.NaN, p99Ms: Number.NaN, lossPct: 100 }),
   );
-  const capture = reverse && settings.captureDir ? startCapture(ctx, bridgePid) : undefined;
+  const capture = reverse && settings.captureDir ? startCapture(ctx, bridgePid) : settings.perfDir ? startPerf(ctx, bridgePid, reverse) : undefined;
   const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
   await capture;
   const cpu = win.end();
@@ -279,6 +296,10 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
   const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
     await buildBridgeSide(names, server.netns, addr, { hostGro: settings.hostGro === true, lanTsoOff: settings.lanTsoOff === true });
+    if (settings.bridgeTcpCc) {
+      const r = spawnSync('ip', ['netns', 'exec', names.nsBridge, 'sysctl', '-q', '-w', `net.ipv4.tcp_congestion_control=${settings.bridgeTcpCc}`], { encoding: 'utf8' });
+      if (r.status !== 0) throw new BenchError(`sysctl tcp_congestion_control in ${names.nsBridge}: ${r.stderr.trim()}`);
+    }
     if (settings.bridgeTcpRmem) {
       const r = spawnSync('ip', ['netns', 'exec', names.nsBridge, 'sysctl', '-q', '-w', `net.ipv4.tcp_rmem=${settings.bridgeTcpRmem}`], { encoding: 'utf8' });
       if (r.status !== 0) throw new BenchError(`sysctl tcp_rmem in ${names.nsBridge}: ${r.stderr.trim()}`);

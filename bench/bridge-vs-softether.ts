@@ -31,6 +31,7 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --bridge-cpus LIST   confine both bridges (all their threads) to these CPUs (taskset -c syntax, e.g. 0 or 0,1)
   --bridge-tcp-rmem "MIN DEF MAX"  what-if: net.ipv4.tcp_rmem in the bridge's namespace (its uplink sockets)
   --bridge-tcp-cc NAME what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink sockets)
+  --iperf-rate RATE    what-if: iperf3 at a fixed offered load (its -b, e.g. 1500M): losses compared at equal load
   --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
   --capture DIR        what-if: tcpdump 60 000 packets at host B during every server->LAN run
   --perf DIR           3 s of system-wide perf record in every iperf3 run (perf report -i DIR/PID-AtoB.data --sort comm,dso,sym)
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     ...(values['bridge-cpus'] ? { bridgeCpus: values['bridge-cpus'] } : {}),
     ...(values['bridge-tcp-rmem'] ? { bridgeTcpRmem: values['bridge-tcp-rmem'] } : {}),
     ...(values['bridge-tcp-cc'] ? { bridgeTcpCc: values['bridge-tcp-cc'] } : {}),
+    ...(values['iperf-rate'] ? { iperfRate: values['iperf-rate'] } : {}),
     ...(values['server-drops'] ? { serverDrops: true } : {}),
     ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
     ...(values['host-gro'] ? { hostGro: true } : {}),
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
     ...(values['bridge-nice'] !== undefined ? { bridgeNice: niceLevel(values['bridge-nice']) } : {}),
   };
   if (values['lan-tso'] !== undefined && values['lan-tso'] !== 'off') fail(`--lan-tso: only "off" is a what-if (the LAN veth starts with TSO on), got "${values['lan-tso']}"`);
+  if (settings.iperfRate && !/^\d+[KMG]?$/.test(settings.iperfRate)) fail(`--iperf-rate: "${settings.iperfRate}" is not a rate like 1500M`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);
   if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);

@@ -51,9 +51,11 @@ export function parseIperfJson(text: string): IperfResult {
  * One TCP stream from host A to host B (reverse: B to A) for `seconds`, after `omit` seconds of warm-up that are
  * not counted. The caller brackets this call with its CPU sampling.
  */
-export async function runIperf(nsA: string, hostB: string, seconds: number, omit: number, reverse: boolean): Promise<IperfResult> {
+/** `rate`: iperf3's -b (e.g. "1500M"): a fixed offered load instead of as fast as TCP goes. */
+export async function runIperf(nsA: string, hostB: string, seconds: number, omit: number, reverse: boolean, rate?: string): Promise<IperfResult> {
   const argv = ['ip', 'netns', 'exec', nsA, 'iperf3', '-c', hostB, '-p', String(IPERF_PORT), '-t', String(seconds), '-O', String(omit), '-J', '--connect-timeout', '5000'];
   if (reverse) argv.push('-R');
+  if (rate) argv.push('-b', rate);
   const r = await runCommand(argv, { timeoutMs: (seconds + omit + 30) * 1000 });
   if (r.killed) throw new BenchError(`iperf3 did not finish within ${seconds + omit + 30} s (tunnel stalled?)`, r.stdout.slice(-1000));
   return parseIperfJson(r.stdout);

@@ -70,6 +70,8 @@ export interface Settings {
   bridgeNice?: number;
   /** what-if: net.ipv4.tcp_rmem ("min default max") in the bridge's namespace (its uplink TCP sockets only) */
   bridgeTcpRmem?: string;
+  /** what-if: iperf3 at this fixed rate (its -b, e.g. "1500M") instead of as fast as it goes: losses at equal load */
+  iperfRate?: string;
   /** what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink TCP sockets only) */
   bridgeTcpCc?: string;
   /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
@@ -256,7 +258,7 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, supe
     () => ({ avgMs: Number.NaN, p99Ms: Number.NaN, lossPct: 100 }),
   );
   const capture = reverse && settings.captureDir ? startCapture(ctx, bridgePid) : settings.perfDir ? startPerf(ctx, bridgePid, reverse) : undefined;
-  const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse);
+  const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse, settings.iperfRate);
   await capture;
   const cpu = win.end();
   const extra = observed ? await observed() : undefined;

@@ -80,8 +80,8 @@ test('only threads with a helper name are lowered; a thread that cannot be is re
 
 test('setThreadIdle refuses 0 and threads of other processes', (t) => {
   const native = loadNative();
-  t.is(t.throws(() => native.setThreadIdle(0))?.code, 'SEB_EINVAL');
+  t.is((t.throws(() => native.setThreadIdle(0)) as NodeJS.ErrnoException | undefined)?.code, 'SEB_EINVAL');
   // pid 1 is not a thread of this process (the kernel would accept it from root: the addon must not)
-  t.is(t.throws(() => native.setThreadIdle(1))?.code, 'ESRCH');
+  t.is((t.throws(() => native.setThreadIdle(1)) as NodeJS.ErrnoException | undefined)?.code, 'ESRCH');
   t.throws(() => native.setThreadIdle(-1 as number), { instanceOf: TypeError });
 });

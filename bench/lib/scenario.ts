@@ -7,6 +7,7 @@ import { BenchError, type LongChild } from './child.ts';
 import { runIperf, type IperfResult } from './iperf.ts';
 import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
 import { pingLatency, waitReachable, type PingResult } from './ping.ts';
+import { startPingSplit, type PingSplit } from './ping-split.ts';
 import { CpuWindow, processMemory } from './proc-stats.ts';
 import { linkCounters, tunnelLoss, type LinkCounters } from './link-stats.ts';
 import { serverDropDelta, serverDropSnapshot } from './server-drops.ts';
@@ -118,6 +119,8 @@ export interface ScenarioOk {
   /** from starting the bridge to all connections up */
   connectSeconds: number;
   ping: PingResult;
+  /** the bridge's own share of the idle pings (tcpdump at its LAN and uplink, ping-split.ts) */
+  pingSplit?: PingSplit;
   forward: DirectionResult;
   reverse: DirectionResult;
   /** VmRSS of the bridge once its connections were up, before any traffic */
@@ -325,8 +328,10 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     ctx.log(`${tag}: ${connections} connection(s) after ${connectSeconds.toFixed(1)} s, RSS ${idleRssMiB.toFixed(1)} MiB`);
     const obsIdle = await custom?.afterConnect?.();
     await waitReachable(names.nsA, addr.hosts.server, 30_000);
+    const stopSplit = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp);
     const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
-    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})`);
+    const pingSplit = await stopSplit();
+    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${pingSplit ? `; in the bridge: request p50/p99 ${pingSplit.requestP50Ms.toFixed(3)}/${pingSplit.requestP99Ms.toFixed(3)} ms, reply ${pingSplit.replyP50Ms.toFixed(3)}/${pingSplit.replyP99Ms.toFixed(3)} ms` : ''}`);
     const observe = custom?.observeLoad?.bind(custom);
     // sebridge's super-frames reach host A whole unless the LAN veth cuts them: count what arrives at the server.
     const superFramesReachA = kind === 'sebridge' && settings.lanTsoOff !== true && process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';
@@ -344,7 +349,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       if (own && lan) sebridgeFrames = { fromServer: own.fromServer, toLan: lan.txPackets, fromLan: lan.rxPackets, toServer: own.toServer };
     }
     return {
-      ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, forward, reverse, idleRssMiB,
+      ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, ...(pingSplit ? { pingSplit } : {}), forward, reverse, idleRssMiB,
       peakRssMiB: mem.peakRss / MIB,
       endRssFileMiB: mem.rssFile / MIB,
       endRssAnonMiB: mem.rssAnon / MIB,

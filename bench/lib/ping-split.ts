@@ -1,0 +1,100 @@
+/**
+ * The bridge's own share of the idle ping: a tcpdump in the bridge's namespace, on its LAN veth and its uplink,
+ * while the idle pings run. For each echo request: from its arrival on the LAN to the first data segment leaving on
+ * the uplink (the bridge's request path), and from the next data segment arriving on the uplink to the echo reply
+ * leaving on the LAN (its reply path). What lies between, the server and host B, is the same for both bridges and
+ * is where most of the end-to-end noise comes from; these two numbers compare the bridges themselves.
+ *
+ * A keep-alive leaving between a request and its record would shorten that one request's time (rare while idle:
+ * one per connection every few seconds, and only pings 10 ms apart); a ping without all four packets is skipped.
+ */
+import { spawn } from 'node:child_process';
+import { quantile } from './ping.ts';
+
+const pct = (v: number[], q: number) => quantile([...v].sort((a, b) => a - b), q);
+
+export interface PingSplit {
+  /** pings with all four packets seen */
+  pings: number;
+  requestP50Ms: number;
+  requestP99Ms: number;
+  replyP50Ms: number;
+  replyP99Ms: number;
+  /** request + reply path of the same ping */
+  bridgeP99Ms: number;
+}
+
+interface Pkt {
+  t: number;
+  kind: 'req' | 'rep' | 'up' | 'down';
+  seq: number;
+}
+
+/** Parses `tcpdump -i any -n -tt` lines (LAN interface lanIf, uplink upIf). Exported for the bench's unit test. */
+export function parsePingSplit(text: string, lanIf: string, upIf: string): PingSplit | undefined {
+  const pkts: Pkt[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+\.\d+) (\S+) +(In|Out|P|B|M)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [, ts, ifname, dir, rest] = m as unknown as [string, string, string, string, string];
+    const t = Number(ts) * 1000;
+    if (ifname === lanIf) {
+      const e = /ICMP echo (request|reply), id \d+, seq (\d+)/.exec(rest);
+      if (!e) continue;
+      if (e[1] === 'request' && dir !== 'Out') pkts.push({ t, kind: 'req', seq: Number(e[2]) });
+      else if (e[1] === 'reply' && dir === 'Out') pkts.push({ t, kind: 'rep', seq: Number(e[2]) });
+    } else if (ifname === upIf && /length [1-9]/.test(rest)) {
+      pkts.push({ t, kind: dir === 'Out' ? 'up' : 'down', seq: 0 });
+    }
+  }
+  const req: number[] = [];
+  const rep: number[] = [];
+  const both: number[] = [];
+  for (let i = 0; i < pkts.length; i++) {
+    const p = pkts[i]!;
+    if (p.kind !== 'req') continue;
+    let up: number | undefined;
+    let down: number | undefined;
+    for (let j = i + 1; j < pkts.length && j < i + 16; j++) {
+      const q = pkts[j]!;
+      if (q.kind === 'up' && up === undefined) up = q.t;
+      else if (q.kind === 'down' && up !== undefined && down === undefined) down = q.t;
+      else if (q.kind === 'rep' && q.seq === p.seq) {
+        if (up !== undefined && down !== undefined) {
+          req.push(up - p.t);
+          rep.push(q.t - down);
+          both.push(up - p.t + (q.t - down));
+        }
+        break;
+      }
+    }
+  }
+  if (req.length === 0) return undefined;
+  return {
+    pings: req.length,
+    requestP50Ms: pct(req, 0.5),
+    requestP99Ms: pct(req, 0.99),
+    replyP50Ms: pct(rep, 0.5),
+    replyP99Ms: pct(rep, 0.99),
+    bridgeP99Ms: pct(both, 0.99),
+  };
+}
+
+/** Starts the capture in `ns`; the returned function stops it and gives the split (undefined if nothing matched). */
+export async function startPingSplit(ns: string, lanIf: string, upIf: string): Promise<() => Promise<PingSplit | undefined>> {
+  const filter = 'icmp or (tcp and (tcp[tcpflags] & tcp-push != 0))';
+  const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'any', '-n', '-tt', '-l', '-q', '-s', '96', filter], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    if (out.length < 8_000_000) out += d.toString();
+  });
+  // tcpdump needs a moment to attach before the first ping is worth counting
+  await new Promise((r) => setTimeout(r, 500));
+  return async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    return parsePingSplit(out, lanIf, upIf);
+  };
+}

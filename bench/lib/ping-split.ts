@@ -43,7 +43,7 @@ export function parsePingSplit(text: string, lanIf: string, upIf: string): PingS
       if (!e) continue;
       if (e[1] === 'request' && dir !== 'Out') pkts.push({ t, kind: 'req', seq: Number(e[2]) });
       else if (e[1] === 'reply' && dir === 'Out') pkts.push({ t, kind: 'rep', seq: Number(e[2]) });
-    } else if (ifname === upIf && /length [1-9]/.test(rest)) {
+    } else if (ifname === upIf && /(?:length|tcp) [1-9]/.test(rest)) {
       pkts.push({ t, kind: dir === 'Out' ? 'up' : 'down', seq: 0 });
     }
   }

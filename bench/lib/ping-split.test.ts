@@ -25,6 +25,8 @@ test('request and reply paths per ping; pings without all four packets are left 
   t.is(Number(s!.replyP50Ms.toFixed(3)), 0.05);
   t.is(Number(s!.replyP99Ms.toFixed(3)), 0.1);
   t.is(Number(s!.bridgeP99Ms.toFixed(3)), 0.4);
+  t.is(Number(s!.serverP50Ms.toFixed(3)), 0.3);
+  t.is(Number(s!.serverP99Ms.toFixed(3)), 0.4);
 });
 
 test('nothing matched: undefined', (t) => {

@@ -22,6 +22,9 @@ export interface PingSplit {
   replyP99Ms: number;
   /** request + reply path of the same ping */
   bridgeP99Ms: number;
+  /** from the request's record leaving to the reply's record arriving: the server and host B */
+  serverP50Ms: number;
+  serverP99Ms: number;
 }
 
 interface Pkt {
@@ -50,6 +53,7 @@ export function parsePingSplit(text: string, lanIf: string, upIf: string): PingS
   const req: number[] = [];
   const rep: number[] = [];
   const both: number[] = [];
+  const server: number[] = [];
   for (let i = 0; i < pkts.length; i++) {
     const p = pkts[i]!;
     if (p.kind !== 'req') continue;
@@ -64,6 +68,7 @@ export function parsePingSplit(text: string, lanIf: string, upIf: string): PingS
           req.push(up - p.t);
           rep.push(q.t - down);
           both.push(up - p.t + (q.t - down));
+          server.push(down - up);
         }
         break;
       }
@@ -77,6 +82,8 @@ export function parsePingSplit(text: string, lanIf: string, upIf: string): PingS
     replyP50Ms: pct(rep, 0.5),
     replyP99Ms: pct(rep, 0.99),
     bridgeP99Ms: pct(both, 0.99),
+    serverP50Ms: pct(server, 0.5),
+    serverP99Ms: pct(server, 0.99),
   };
 }
 

@@ -32,6 +32,8 @@ const METRICS: Array<{ key: string; label: string; unit: string; better: Metric[
   { key: 'inReqP50', label: '  in the bridge: request p50', unit: 'ms', better: 'lower', get: (r) => r.pingSplit?.requestP50Ms },
   { key: 'inRepP50', label: '  in the bridge: reply p50', unit: 'ms', better: 'lower', get: (r) => r.pingSplit?.replyP50Ms },
   { key: 'inP99', label: '  in the bridge: request+reply p99', unit: 'ms', better: 'lower', get: (r) => r.pingSplit?.bridgeP99Ms },
+  { key: 'srvP50', label: '  server and host B: p50', unit: 'ms', better: 'info', get: (r) => r.pingSplit?.serverP50Ms },
+  { key: 'srvP99', label: '  server and host B: p99', unit: 'ms', better: 'info', get: (r) => r.pingSplit?.serverP99Ms },
   { key: 'lpingAB', label: 'ping avg under A->B load', unit: 'ms', better: 'lower', get: (r) => r.forward.loadPing?.avgMs },
   { key: 'lp99AB', label: 'ping p99 under A->B load', unit: 'ms', better: 'lower', get: (r) => r.forward.loadPing?.p99Ms },
   { key: 'llossAB', label: 'ping loss under A->B load', unit: '%', better: 'lower', get: (r) => r.forward.loadPing?.lossPct },

@@ -1,6 +1,6 @@
 // parsePingSplit: the bridge's share of each ping from a tcpdump -i any -n -tt of its LAN and uplink interfaces.
 import test from 'ava';
-import { parsePingSplit } from './ping-split.ts';
+import { parsePingSplit, parseServerSplit } from './ping-split.ts';
 
 const LAN = 'sebpXlr';
 const UP = 'sebpXur';
@@ -32,4 +32,26 @@ test('request and reply paths per ping; pings without all four packets are left 
 test('nothing matched: undefined', (t) => {
   t.is(parsePingSplit('', LAN, UP), undefined);
   t.is(parsePingSplit([req('1.0', 1), rep('1.1', 1)].join('\n'), LAN, UP), undefined);
+});
+
+test('inside the server: record in -> request to host B, host B, reply -> record out; lo is ignored', (t) => {
+  const lines = [
+    '200.000000 sebtU In  IP 198.18.1.1.40000 > 198.18.1.2.5555: tcp 128',
+    '200.000050 lo In  IP 127.0.0.1.50000 > 127.0.0.1.5555: tcp 300',
+    '200.000100 sebtS Out IP 198.18.0.1 > 198.18.0.2: ICMP echo request, id 7, seq 1, length 64',
+    '200.000150 sebtS P   IP 198.18.0.2 > 198.18.0.1: ICMP echo reply, id 7, seq 1, length 64',
+    '200.000350 sebtU Out IP 198.18.1.2.5555 > 198.18.1.1.40000: tcp 128',
+    '200.010000 sebtU In  IP 198.18.1.1.40000 > 198.18.1.2.5555: tcp 128',
+    '200.010300 sebtS Out IP 198.18.0.1 > 198.18.0.2: ICMP echo request, id 7, seq 2, length 64',
+    '200.010400 sebtS P   IP 198.18.0.2 > 198.18.0.1: ICMP echo reply, id 7, seq 2, length 64',
+    '200.010500 sebtU Out IP 198.18.1.2.5555 > 198.18.1.1.40000: tcp 128',
+  ];
+  const s = parseServerSplit(lines.join('\n'));
+  t.truthy(s);
+  t.is(s!.pings, 2);
+  t.is(Number(s!.requestP50Ms.toFixed(3)), 0.1);
+  t.is(Number(s!.requestP99Ms.toFixed(3)), 0.3);
+  t.is(Number(s!.hostBP50Ms.toFixed(3)), 0.05);
+  t.is(Number(s!.replyP50Ms.toFixed(3)), 0.1);
+  t.is(Number(s!.replyP99Ms.toFixed(3)), 0.2);
 });

@@ -25,6 +25,9 @@ export interface PingSplit {
   /** from the request's record leaving to the reply's record arriving: the server and host B */
   serverP50Ms: number;
   serverP99Ms: number;
+  /** with a capture in the server's namespace too: inside vpnserver (record in -> request out to host B, reply in
+   * from host B -> record out) and host B (request out -> reply in) */
+  inServer?: { pings: number; requestP50Ms: number; requestP99Ms: number; replyP50Ms: number; replyP99Ms: number; hostBP50Ms: number; hostBP99Ms: number };
 }
 
 interface Pkt {
@@ -87,21 +90,83 @@ export function parsePingSplit(text: string, lanIf: string, upIf: string): PingS
   };
 }
 
-/** Starts the capture in `ns`; the returned function stops it and gives the split (undefined if nothing matched). */
-export async function startPingSplit(ns: string, lanIf: string, upIf: string): Promise<() => Promise<PingSplit | undefined>> {
+/**
+ * The server's namespace, `tcpdump -i any -n -tt -q` of ICMP and TCP segments with data: tunnel records come and go
+ * on the uplink (TCP), the pings on the server's LAN side (ICMP) towards host B.
+ */
+export function parseServerSplit(text: string): PingSplit['inServer'] {
+  type Ev = { t: number; kind: 'in' | 'out' | 'req' | 'rep'; seq: number };
+  const evs: Ev[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+\.\d+) (\S+) +(In|Out|P|B|M)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [, ts, ifname, dir, rest] = m as unknown as [string, string, string, string, string];
+    if (ifname === 'lo') continue; // the bench's own admin calls to the server
+    const t = Number(ts) * 1000;
+    const e = /ICMP echo (request|reply), id \d+, seq (\d+)/.exec(rest);
+    if (e) {
+      if (e[1] === 'request' && dir === 'Out') evs.push({ t, kind: 'req', seq: Number(e[2]) });
+      else if (e[1] === 'reply' && dir !== 'Out') evs.push({ t, kind: 'rep', seq: Number(e[2]) });
+    } else if (/(?:length|tcp) [1-9]/.test(rest)) {
+      evs.push({ t, kind: dir === 'Out' ? 'out' : 'in', seq: 0 });
+    }
+  }
+  const req: number[] = [];
+  const rep: number[] = [];
+  const hostB: number[] = [];
+  for (let i = 0; i < evs.length; i++) {
+    const q = evs[i]!;
+    if (q.kind !== 'req') continue;
+    // the last record in before the request left, the reply of the same seq, the first record out after it
+    let recIn: number | undefined;
+    for (let j = i - 1; j >= 0 && j >= i - 16; j--) if (evs[j]!.kind === 'in') { recIn = evs[j]!.t; break; }
+    let r: number | undefined;
+    let recOut: number | undefined;
+    for (let j = i + 1; j < evs.length && j < i + 16; j++) {
+      const e = evs[j]!;
+      if (r === undefined && e.kind === 'rep' && e.seq === q.seq) r = e.t;
+      else if (r !== undefined && e.kind === 'out') { recOut = e.t; break; }
+    }
+    if (recIn === undefined || r === undefined || recOut === undefined) continue;
+    req.push(q.t - recIn);
+    hostB.push(r - q.t);
+    rep.push(recOut - r);
+  }
+  if (req.length === 0) return undefined;
+  return { pings: req.length, requestP50Ms: pct(req, 0.5), requestP99Ms: pct(req, 0.99), replyP50Ms: pct(rep, 0.5), replyP99Ms: pct(rep, 0.99), hostBP50Ms: pct(hostB, 0.5), hostBP99Ms: pct(hostB, 0.99) };
+}
+
+function capture(ns: string): { stop: () => Promise<string> } {
   const filter = 'icmp or (tcp and (tcp[tcpflags] & tcp-push != 0))';
   const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'any', '-n', '-tt', '-l', '-q', '-s', '96', filter], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     if (out.length < 8_000_000) out += d.toString();
   });
+  return {
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      return out;
+    },
+  };
+}
+
+/**
+ * Starts the capture in `ns` (and in `serverNs` when given); the returned function stops it and gives the split
+ * (undefined if nothing matched).
+ */
+export async function startPingSplit(ns: string, lanIf: string, upIf: string, serverNs?: string): Promise<() => Promise<PingSplit | undefined>> {
+  const bridge = capture(ns);
+  const server = serverNs ? capture(serverNs) : undefined;
   // tcpdump needs a moment to attach before the first ping is worth counting
   await new Promise((r) => setTimeout(r, 500));
   return async () => {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-    return parsePingSplit(out, lanIf, upIf);
+    const [b, srv] = await Promise.all([bridge.stop(), server?.stop()]);
+    const split = parsePingSplit(b, lanIf, upIf);
+    const inServer = srv !== undefined ? parseServerSplit(srv) : undefined;
+    return split && inServer ? { ...split, inServer } : split;
   };
 }

@@ -328,10 +328,10 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     ctx.log(`${tag}: ${connections} connection(s) after ${connectSeconds.toFixed(1)} s, RSS ${idleRssMiB.toFixed(1)} MiB`);
     const obsIdle = await custom?.afterConnect?.();
     await waitReachable(names.nsA, addr.hosts.server, 30_000);
-    const stopSplit = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp);
+    const stopSplit = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp, server.netns);
     const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
     const pingSplit = await stopSplit();
-    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${pingSplit ? `; in the bridge: request p50/p99 ${pingSplit.requestP50Ms.toFixed(3)}/${pingSplit.requestP99Ms.toFixed(3)} ms, reply ${pingSplit.replyP50Ms.toFixed(3)}/${pingSplit.replyP99Ms.toFixed(3)} ms` : ''}`);
+    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${pingSplit ? `; in the bridge: request p50/p99 ${pingSplit.requestP50Ms.toFixed(3)}/${pingSplit.requestP99Ms.toFixed(3)} ms, reply ${pingSplit.replyP50Ms.toFixed(3)}/${pingSplit.replyP99Ms.toFixed(3)} ms` : ''}${pingSplit?.inServer ? `; in vpnserver: request ${pingSplit.inServer.requestP50Ms.toFixed(3)}/${pingSplit.inServer.requestP99Ms.toFixed(3)} ms, reply ${pingSplit.inServer.replyP50Ms.toFixed(3)}/${pingSplit.inServer.replyP99Ms.toFixed(3)} ms, host B ${pingSplit.inServer.hostBP50Ms.toFixed(3)}/${pingSplit.inServer.hostBP99Ms.toFixed(3)} ms` : ''}`);
     const observe = custom?.observeLoad?.bind(custom);
     // sebridge's super-frames reach host A whole unless the LAN veth cuts them: count what arrives at the server.
     const superFramesReachA = kind === 'sebridge' && settings.lanTsoOff !== true && process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';

@@ -36,21 +36,35 @@ interface Pkt {
   seq: number;
 }
 
-/** Parses `tcpdump -i any -n -tt` lines (LAN interface lanIf, uplink upIf). Exported for the bench's unit test. */
-export function parsePingSplit(text: string, lanIf: string, upIf: string): PingSplit | undefined {
-  const pkts: Pkt[] = [];
+/** One line of `tcpdump -i any -n -tt [-q]`: an ICMP echo (with its seq) or a TCP segment carrying data. */
+interface Line {
+  t: number;
+  ifname: string;
+  out: boolean;
+  echo?: { request: boolean; seq: number };
+}
+
+function* lines(text: string): Generator<Line> {
   for (const line of text.split('\n')) {
     const m = /^(\d+\.\d+) (\S+) +(In|Out|P|B|M)\s+(.*)$/.exec(line);
     if (!m) continue;
     const [, ts, ifname, dir, rest] = m as unknown as [string, string, string, string, string];
-    const t = Number(ts) * 1000;
-    if (ifname === lanIf) {
-      const e = /ICMP echo (request|reply), id \d+, seq (\d+)/.exec(rest);
-      if (!e) continue;
-      if (e[1] === 'request' && dir !== 'Out') pkts.push({ t, kind: 'req', seq: Number(e[2]) });
-      else if (e[1] === 'reply' && dir === 'Out') pkts.push({ t, kind: 'rep', seq: Number(e[2]) });
-    } else if (ifname === upIf && /(?:length|tcp) [1-9]/.test(rest)) {
-      pkts.push({ t, kind: dir === 'Out' ? 'up' : 'down', seq: 0 });
+    const e = /ICMP echo (request|reply), id \d+, seq (\d+)/.exec(rest);
+    const l: Line = { t: Number(ts) * 1000, ifname, out: dir === 'Out' };
+    if (e) yield { ...l, echo: { request: e[1] === 'request', seq: Number(e[2]) } };
+    else if (/(?:length|tcp) [1-9]/.test(rest)) yield l;
+  }
+}
+
+/** Parses `tcpdump -i any -n -tt` lines (LAN interface lanIf, uplink upIf). Exported for the bench's unit test. */
+export function parsePingSplit(text: string, lanIf: string, upIf: string): PingSplit | undefined {
+  const pkts: Pkt[] = [];
+  for (const l of lines(text)) {
+    if (l.ifname === lanIf && l.echo) {
+      if (l.echo.request && !l.out) pkts.push({ t: l.t, kind: 'req', seq: l.echo.seq });
+      else if (!l.echo.request && l.out) pkts.push({ t: l.t, kind: 'rep', seq: l.echo.seq });
+    } else if (l.ifname === upIf && !l.echo) {
+      pkts.push({ t: l.t, kind: l.out ? 'up' : 'down', seq: 0 });
     }
   }
   const req: number[] = [];
@@ -97,19 +111,11 @@ export function parsePingSplit(text: string, lanIf: string, upIf: string): PingS
 export function parseServerSplit(text: string): PingSplit['inServer'] {
   type Ev = { t: number; kind: 'in' | 'out' | 'req' | 'rep'; seq: number };
   const evs: Ev[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\d+\.\d+) (\S+) +(In|Out|P|B|M)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const [, ts, ifname, dir, rest] = m as unknown as [string, string, string, string, string];
-    if (ifname === 'lo') continue; // the bench's own admin calls to the server
-    const t = Number(ts) * 1000;
-    const e = /ICMP echo (request|reply), id \d+, seq (\d+)/.exec(rest);
-    if (e) {
-      if (e[1] === 'request' && dir === 'Out') evs.push({ t, kind: 'req', seq: Number(e[2]) });
-      else if (e[1] === 'reply' && dir !== 'Out') evs.push({ t, kind: 'rep', seq: Number(e[2]) });
-    } else if (/(?:length|tcp) [1-9]/.test(rest)) {
-      evs.push({ t, kind: dir === 'Out' ? 'out' : 'in', seq: 0 });
-    }
+  for (const l of lines(text)) {
+    if (l.ifname === 'lo') continue; // the bench's own admin calls to the server
+    if (!l.echo) evs.push({ t: l.t, kind: l.out ? 'out' : 'in', seq: 0 });
+    else if (l.echo.request && l.out) evs.push({ t: l.t, kind: 'req', seq: l.echo.seq });
+    else if (!l.echo.request && !l.out) evs.push({ t: l.t, kind: 'rep', seq: l.echo.seq });
   }
   const req: number[] = [];
   const rep: number[] = [];

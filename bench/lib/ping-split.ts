@@ -1,9 +1,9 @@
 /**
- * The bridge's own share of the idle ping: a tcpdump in the bridge's namespace, on its LAN veth and its uplink,
- * while the idle pings run. For each echo request: from its arrival on the LAN to the first data segment leaving on
- * the uplink (the bridge's request path), and from the next data segment arriving on the uplink to the echo reply
- * leaving on the LAN (its reply path). What lies between, the server and host B, is the same for both bridges and
- * is where most of the end-to-end noise comes from; these two numbers compare the bridges themselves.
+ * Where the idle ping's time goes: a tcpdump in the bridge's namespace, on its LAN veth and its uplink, while the
+ * idle pings run. For each echo request: from its arrival on the LAN to the first data segment leaving on the uplink
+ * (the bridge's request path), and from the next data segment arriving on the uplink to the echo reply leaving on the
+ * LAN (its reply path); these two compare the bridges themselves. What lies between is the server and host B; a
+ * second capture in the server's namespace splits that into vpnserver's two paths and host B.
  *
  * A keep-alive leaving between a request and its record would shorten that one request's time (rare while idle:
  * one per connection every few seconds, and only pings 10 ms apart); a ping without all four packets is skipped.
@@ -158,6 +158,15 @@ function capture(ns: string): { stop: () => Promise<string> } {
       return out;
     },
   };
+}
+
+/** One log line's worth of a split. */
+export function describePingSplit(s: PingSplit): string {
+  const ms = (a: number, b: number) => `${a.toFixed(3)}/${b.toFixed(3)} ms`;
+  let d = `in the bridge: request p50/p99 ${ms(s.requestP50Ms, s.requestP99Ms)}, reply ${ms(s.replyP50Ms, s.replyP99Ms)}`;
+  const v = s.inServer;
+  if (v) d += `; in vpnserver: request ${ms(v.requestP50Ms, v.requestP99Ms)}, reply ${ms(v.replyP50Ms, v.replyP99Ms)}, host B ${ms(v.hostBP50Ms, v.hostBP99Ms)}`;
+  return d;
 }
 
 /**

@@ -7,7 +7,7 @@ import { BenchError, type LongChild } from './child.ts';
 import { runIperf, type IperfResult } from './iperf.ts';
 import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
 import { pingLatency, waitReachable, type PingResult } from './ping.ts';
-import { startPingSplit, type PingSplit } from './ping-split.ts';
+import { describePingSplit, startPingSplit, type PingSplit } from './ping-split.ts';
 import { CpuWindow, processMemory } from './proc-stats.ts';
 import { linkCounters, tunnelLoss, type LinkCounters } from './link-stats.ts';
 import { serverDropDelta, serverDropSnapshot } from './server-drops.ts';
@@ -44,6 +44,12 @@ async function startPerf(ctx: Context, bridgePid: number, reverse: boolean): Pro
   await runCommand(['perf', 'record', '-q', '-a', '-F', '999', '-o', file, '--', 'sleep', '3'], { timeoutMs: 20_000 });
   // and one second of context switches (perf script -i FILE.sched: who preempts whom, how often)
   await runCommand(['perf', 'record', '-q', '-a', '-e', 'sched:sched_switch', '-o', file.replace(/\.data$/, '.sched'), '--', 'sleep', '1'], { timeoutMs: 20_000 });
+}
+
+/** A sysctl in one namespace (what-ifs for the bridge's uplink sockets). */
+function sysctlIn(ns: string, key: string, value: string): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchError(`sysctl ${key} in ${ns}: ${r.stderr.trim()}`);
 }
 
 /** Every thread of pid at nice level `nice` (setpriority is per thread on Linux). */
@@ -301,14 +307,8 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
   const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
     await buildBridgeSide(names, server.netns, addr, { hostGro: settings.hostGro === true, lanTsoOff: settings.lanTsoOff === true });
-    if (settings.bridgeTcpCc) {
-      const r = spawnSync('ip', ['netns', 'exec', names.nsBridge, 'sysctl', '-q', '-w', `net.ipv4.tcp_congestion_control=${settings.bridgeTcpCc}`], { encoding: 'utf8' });
-      if (r.status !== 0) throw new BenchError(`sysctl tcp_congestion_control in ${names.nsBridge}: ${r.stderr.trim()}`);
-    }
-    if (settings.bridgeTcpRmem) {
-      const r = spawnSync('ip', ['netns', 'exec', names.nsBridge, 'sysctl', '-q', '-w', `net.ipv4.tcp_rmem=${settings.bridgeTcpRmem}`], { encoding: 'utf8' });
-      if (r.status !== 0) throw new BenchError(`sysctl tcp_rmem in ${names.nsBridge}: ${r.stderr.trim()}`);
-    }
+    if (settings.bridgeTcpCc) sysctlIn(names.nsBridge, 'net.ipv4.tcp_congestion_control', settings.bridgeTcpCc);
+    if (settings.bridgeTcpRmem) sysctlIn(names.nsBridge, 'net.ipv4.tcp_rmem', settings.bridgeTcpRmem);
     const started = Date.now();
     const bridgeTarget = { ...target, host: addr.uplink.server };
     if (custom) {
@@ -331,7 +331,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     const stopSplit = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp, server.netns);
     const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
     const pingSplit = await stopSplit();
-    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${pingSplit ? `; in the bridge: request p50/p99 ${pingSplit.requestP50Ms.toFixed(3)}/${pingSplit.requestP99Ms.toFixed(3)} ms, reply ${pingSplit.replyP50Ms.toFixed(3)}/${pingSplit.replyP99Ms.toFixed(3)} ms` : ''}${pingSplit?.inServer ? `; in vpnserver: request ${pingSplit.inServer.requestP50Ms.toFixed(3)}/${pingSplit.inServer.requestP99Ms.toFixed(3)} ms, reply ${pingSplit.inServer.replyP50Ms.toFixed(3)}/${pingSplit.inServer.replyP99Ms.toFixed(3)} ms, host B ${pingSplit.inServer.hostBP50Ms.toFixed(3)}/${pingSplit.inServer.hostBP99Ms.toFixed(3)} ms` : ''}`);
+    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${pingSplit ? `; ${describePingSplit(pingSplit)}` : ''}`);
     const observe = custom?.observeLoad?.bind(custom);
     // sebridge's super-frames reach host A whole unless the LAN veth cuts them: count what arrives at the server.
     const superFramesReachA = kind === 'sebridge' && settings.lanTsoOff !== true && process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';

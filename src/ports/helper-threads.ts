@@ -3,7 +3,7 @@
  *
  * The event loop posts JIT compile jobs (Maglev, TurboFan) and GC helper tasks to V8's worker threads. At the
  * normal policy Linux runs a freshly woken worker on the loop's own CPU and lets it preempt the loop: measured
- * through `sebridge link` (bench/README.md, "Idle ping"), a ping request then waited up to 1.5 ms inside sebridge
+ * through `sebridge link` (bench/README.md, "V8's worker threads, and where LAN→server stops"), a ping request then waited up to 1.5 ms inside sebridge
  * between its arrival on the LAN and its TLS record leaving, and a reply whose wake-up landed on a CPU busy with a
  * worker waited for the worker's time slice. At SCHED_IDLE a worker runs only on time nobody else wants, a CPU that
  * runs only such threads counts as idle when the loop is woken, and the loop preempts it at once. The work still

@@ -2,8 +2,8 @@
 // super-frames toward the LAN (native/tx_coalesce.c), and around it what must not.
 import { eth, inetChecksum, ipv4, mac, pseudo4, pseudo6 } from './frames.ts';
 
-export const PEER = mac('02:5e:b1:00:00:01');
-export const HOST = mac('02:5e:b1:00:00:02');
+const PEER = mac('02:5e:b1:00:00:01');
+const HOST = mac('02:5e:b1:00:00:02');
 const V6A = Buffer.from('fd005eb1000000000000000000000001', 'hex');
 const V6B = Buffer.from('fd005eb1000000000000000000000002', 'hex');
 const ACK = 0x10;

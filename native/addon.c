@@ -332,7 +332,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setFeatures", NULL, js_set_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"processRxFrame", NULL, js_process_rx_frame, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trimHeap", NULL, seb_js_trim_heap, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setThreadIdle", NULL, seb_js_set_thread_idle, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreadPolicy", NULL, seb_js_set_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"FrameChannel", NULL, NULL, NULL, NULL, channel_ctor, napi_enumerable, NULL},
       {"LinkMonitor", NULL, NULL, NULL, NULL, monitor_ctor, napi_enumerable, NULL},
   };

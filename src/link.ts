@@ -5,7 +5,7 @@ import { Hub } from './hub/index.ts';
 import { RawSocketPort } from './ports/raw-socket-port.ts';
 import { TapPort } from './ports/tap-port.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
-import { idleHelperThreads } from './ports/helper-threads.ts';
+import { helperPolicy, lowerHelperThreads } from './ports/helper-threads.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
 import { ConfigError } from './session/config-error.ts';
@@ -52,6 +52,7 @@ export async function runLink(job: LinkJob): Promise<number> {
   if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS || (ms > 0 && ms < 100)) {
     throw new ConfigError('statusIntervalMs', `must be 0 (off) or a whole number of milliseconds from 100 to ${MAX_TIMER_MS}, got ${ms}`);
   }
+  const helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY); // refused before anything starts
   const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
   const hub = new Hub();
   const local: Array<{ close(): void }> = [];
@@ -96,8 +97,8 @@ export async function runLink(job: LinkJob): Promise<number> {
   cascade.on('connections', () => line(describeStatus(cascade.status())));
   cascade.start();
   const trimmer = startHeapTrimmer();
-  const helpers = idleHelperThreads();
-  for (const f of helpers.failed) line(`WARNING: could not lower V8 worker thread ${f}`);
+  const helpers = lowerHelperThreads({ policy: helperPolicyWanted });
+  for (const f of helpers.failed) line(`WARNING: could not move V8 worker thread ${f} to SCHED_BATCH`);
   const timer = job.statusIntervalMs > 0 ? setInterval(() => line(describeStatus(cascade.status())), job.statusIntervalMs) : null;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {

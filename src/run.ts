@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Daemon } from './control/daemon.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
-import { idleHelperThreads } from './ports/helper-threads.ts';
+import { helperPolicy, lowerHelperThreads, type HelperPolicy } from './ports/helper-threads.ts';
 import { ConfigError } from './session/options.ts';
 import { embedded } from './embedded.ts';
 
@@ -62,8 +62,10 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 0;
   }
   let web;
+  let helpers: HelperPolicy;
   try {
     web = parseListen(values.web ?? '0.0.0.0:443', '--web');
+    helpers = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
   } catch (e) {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;
@@ -84,8 +86,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
     echo: (line) => process.stdout.write(`${line}\n`),
   });
   const trimmer = startHeapTrimmer();
-  const helpers = idleHelperThreads();
-  if (helpers.failed.length) daemon.log.warn({ object: 'daemon', failed: helpers.failed }, 'could not lower the V8 worker threads to SCHED_IDLE');
+  const lowered = lowerHelperThreads({ policy: helpers });
+  if (lowered.failed.length) daemon.log.warn({ object: 'daemon', failed: lowered.failed }, 'could not move the V8 worker threads to SCHED_BATCH');
   daemon.log.info({ object: 'daemon' }, `${await stopSignal}: stopping`);
   trimmer.stop();
   await daemon.stop();

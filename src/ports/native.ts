@@ -132,8 +132,8 @@ export interface NativeAddon {
   processRxFrame(frame: Buffer, opts?: { vnetHdr?: Buffer; vlanTci?: number; vlanTpid?: number }): NativeRxFixupResult;
   /** malloc_trim(0): the C heap's free pages back to the system; returns the microseconds it took. */
   trimHeap(): number;
-  /** That thread of this process to SCHED_IDLE (native/thread_policy.h); throws PortError-like errors (ESRCH, EPERM). */
-  setThreadIdle(tid: number): void;
+  /** That thread of this process to SCHED_BATCH or back to SCHED_OTHER (native/thread_policy.h); throws errno-coded errors (ESRCH, EPERM, SEB_EINVAL). */
+  setThreadPolicy(tid: number, policy: 'batch' | 'normal'): void;
 }
 
 /** Anything the native layer refused; `code` is the errno name (ENODEV, EPERM, EBUSY...) or a SEB_* code. */

@@ -11,7 +11,7 @@ import { failWith, parseList, positiveInt } from './lib/cli-args.ts';
 import { formatProfile, profilesIn, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { BRIDGE_KINDS, MODES, type BridgeKind, type Mode } from './lib/modes.ts';
 import { formatFrameAccounts, formatTable, goalCheck, summarize } from './lib/report.ts';
-import { runScenario, type ScenarioResult, type Settings } from './lib/scenario.ts';
+import { availableCongestionControls, runScenario, type ScenarioResult, type Settings } from './lib/scenario.ts';
 import { VPNBRIDGE } from './lib/softether-bridge.ts';
 import { HOST_OFFLOADS_OFF } from './lib/topology.ts';
 import { DEFAULT_CLI, NODE, shebangNodeFlags, staleBuildWarning } from './lib/sebridge-process.ts';
@@ -31,6 +31,8 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --bridge-cpus LIST   confine both bridges (all their threads) to these CPUs (taskset -c syntax, e.g. 0 or 0,1)
   --bridge-tcp-rmem "MIN DEF MAX"  what-if: net.ipv4.tcp_rmem in the bridge's namespace (its uplink sockets)
   --bridge-tcp-cc NAME what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink sockets)
+  --host-tcp-cc NAME   what-if: congestion control of host A's and host B's TCP (iperf3's), set on their routes
+                       (congctl: not limited to net.ipv4.tcp_allowed_congestion_control), e.g. cubic
   --iperf-rate RATE    what-if: iperf3 at a fixed offered load (its -b, e.g. 1500M): losses compared at equal load
   --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
   --capture DIR        what-if: tcpdump 60 000 packets at host B during every server->LAN run
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     ...(values['bridge-cpus'] ? { bridgeCpus: values['bridge-cpus'] } : {}),
     ...(values['bridge-tcp-rmem'] ? { bridgeTcpRmem: values['bridge-tcp-rmem'] } : {}),
     ...(values['bridge-tcp-cc'] ? { bridgeTcpCc: values['bridge-tcp-cc'] } : {}),
+    ...(values['host-tcp-cc'] ? { hostTcpCc: values['host-tcp-cc'] } : {}),
     ...(values['iperf-rate'] ? { iperfRate: values['iperf-rate'] } : {}),
     ...(values['server-drops'] ? { serverDrops: true } : {}),
     ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
   };
   if (values['lan-tso'] !== undefined && values['lan-tso'] !== 'off') fail(`--lan-tso: only "off" is a what-if (the LAN veth starts with TSO on), got "${values['lan-tso']}"`);
   if (settings.iperfRate && !/^\d+[KMG]?$/.test(settings.iperfRate)) fail(`--iperf-rate: "${settings.iperfRate}" is not a rate like 1500M`);
+  if (settings.hostTcpCc && !availableCongestionControls().includes(settings.hostTcpCc)) fail(`--host-tcp-cc: "${settings.hostTcpCc}" is not one of this kernel's ${availableCongestionControls().join(', ')}`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);
   if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../test/harness/run-command.ts';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
@@ -52,6 +52,26 @@ function sysctlIn(ns: string, key: string, value: string): void {
   if (r.status !== 0) throw new BenchError(`sysctl ${key} in ${ns}: ${r.stderr.trim()}`);
 }
 
+/** The congestion controls this kernel has (a route's congctl may name any of them). */
+export function availableCongestionControls(): string[] {
+  return readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(/\s+/);
+}
+
+/**
+ * Every IPv4 route through `dev` in `ns` with congestion control `cc`. A route's congctl, unlike the namespace's
+ * sysctl, is not limited to net.ipv4.tcp_allowed_congestion_control (reno and bbr on this machine).
+ */
+function routeCongestionControl(ns: string, dev: string, cc: string): void {
+  const list = spawnSync('ip', ['-n', ns, '-o', '-4', 'route', 'show', 'dev', dev], { encoding: 'utf8' });
+  const routes = list.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (list.status !== 0 || routes.length === 0) throw new BenchError(`no IPv4 route through ${dev} in ${ns}: ${list.stderr.trim()}`);
+  for (const route of routes) {
+    const words = route.replace(/\s+congctl\s+\S+/, '').split(/\s+/);
+    const r = spawnSync('ip', ['-n', ns, 'route', 'change', ...words, 'dev', dev, 'congctl', cc], { encoding: 'utf8' });
+    if (r.status !== 0) throw new BenchError(`congctl ${cc} on "${route}" in ${ns}: ${r.stderr.trim()}`);
+  }
+}
+
 /** Every thread of pid at nice level `nice` (setpriority is per thread on Linux). */
 function reniceThreads(pid: number, nice: number): void {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -81,6 +101,8 @@ export interface Settings {
   iperfRate?: string;
   /** what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink TCP sockets only) */
   bridgeTcpCc?: string;
+  /** what-if: congestion control of host A's and host B's TCP (iperf3's), set as `congctl` on their routes */
+  hostTcpCc?: string;
   /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
   serverDrops?: boolean;
   /** TSO and tx checksums off on the bridge's LAN veth before the bridge starts (--lan-tso off). */
@@ -309,6 +331,10 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     await buildBridgeSide(names, server.netns, addr, { hostGro: settings.hostGro === true, lanTsoOff: settings.lanTsoOff === true });
     if (settings.bridgeTcpCc) sysctlIn(names.nsBridge, 'net.ipv4.tcp_congestion_control', settings.bridgeTcpCc);
     if (settings.bridgeTcpRmem) sysctlIn(names.nsBridge, 'net.ipv4.tcp_rmem', settings.bridgeTcpRmem);
+    if (settings.hostTcpCc) {
+      routeCongestionControl(names.nsA, names.hostA, settings.hostTcpCc);
+      routeCongestionControl(names.nsB, names.hostB, settings.hostTcpCc);
+    }
     const started = Date.now();
     const bridgeTarget = { ...target, host: addr.uplink.server };
     if (custom) {

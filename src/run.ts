@@ -62,10 +62,10 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 0;
   }
   let web;
-  let helpers: HelperPolicy;
+  let helperPolicyWanted: HelperPolicy;
   try {
     web = parseListen(values.web ?? '0.0.0.0:443', '--web');
-    helpers = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
+    helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
   } catch (e) {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;
@@ -86,7 +86,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     echo: (line) => process.stdout.write(`${line}\n`),
   });
   const trimmer = startHeapTrimmer();
-  const lowered = lowerHelperThreads({ policy: helpers });
+  const lowered = lowerHelperThreads({ policy: helperPolicyWanted });
   if (lowered.failed.length) daemon.log.warn({ object: 'daemon', failed: lowered.failed }, 'could not move the V8 worker threads to SCHED_BATCH');
   daemon.log.info({ object: 'daemon' }, `${await stopSignal}: stopping`);
   trimmer.stop();

@@ -39,8 +39,8 @@ export interface HelperThreadsOptions {
   taskDir?: string;
   /** Defaults to the addon's setThreadPolicy. */
   setPolicy?: (tid: number, policy: 'batch') => void;
-  /** Defaults to process.env.SEBRIDGE_HELPER_POLICY. */
-  policy?: string;
+  /** Defaults to helperPolicy(process.env.SEBRIDGE_HELPER_POLICY). */
+  policy?: HelperPolicy;
 }
 
 /** The policy asked for; a ConfigError naming the variable and what it may say otherwise. */
@@ -52,11 +52,11 @@ export function helperPolicy(value: string | undefined): HelperPolicy {
 
 /**
  * Moves every V8 worker thread of this process to SCHED_BATCH (`SEBRIDGE_HELPER_POLICY=normal` leaves them as
- * they are, for measuring the difference). Without the addon nothing is changed. Throws only for a bad
- * SEBRIDGE_HELPER_POLICY.
+ * they are, for measuring the difference). Without the addon nothing is changed. Throws only when no policy is
+ * given and SEBRIDGE_HELPER_POLICY is bad (callers parse it with helperPolicy() first, to refuse it at start).
  */
 export function lowerHelperThreads(opts: HelperThreadsOptions = {}): HelperThreadsResult {
-  const policy = helperPolicy(opts.policy ?? process.env.SEBRIDGE_HELPER_POLICY);
+  const policy = opts.policy ?? helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
   const result: HelperThreadsResult = { policy, moved: 0, failed: [] };
   if (policy === 'normal') return result;
   let setPolicy = opts.setPolicy;

@@ -11,6 +11,7 @@
         "native/heap_trim.c",
         "native/thread_policy.c",
         "native/channel_io.c",
+        "native/codel.c",
         "native/tx_coalesce.c",
         "native/link_monitor.c",
         "native/packet_socket.c",
@@ -21,6 +22,7 @@
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-pthread"],
       "ldflags": ["-pthread"],
+      "libraries": ["-lm"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
     }
   ]

@@ -10,6 +10,7 @@
 
 #include "addon_state.h"
 #include "ethtool_features.h"
+#include "codel.h"
 #include "frame_channel.h"
 #include "heap_trim.h"
 #include "thread_policy.h"
@@ -46,20 +47,26 @@ static bool optional_bool(napi_env env, napi_value obj, const char *key, bool *o
   return seb_get_bool(env, v, out, key);
 }
 
-/* openPacketSocket(ifindex, { promisc = true, rcvbuf, sndbuf, txSuperFrames = true }): FrameChannel */
+/* openPacketSocket(ifindex, { promisc = true, rcvbuf, sndbuf, txSuperFrames = true, aqmTargetUs = 0,
+ * aqmIntervalUs = 100000 }): FrameChannel. aqmTargetUs > 0 turns CoDel on (codel.h). */
 static napi_value js_open_packet_socket(napi_env env, napi_callback_info info) {
   SEB_ARGS(2);
-  uint32_t ifindex, rcvbuf = 4u << 20, sndbuf = 1u << 20;
+  uint32_t ifindex, rcvbuf = 4u << 20, sndbuf = 1u << 20, aqm_target_us = 0, aqm_interval_us = 100000;
   bool promisc = true, tx_super = true;
   if (!seb_get_u32(env, argv[0], &ifindex, "ifindex")) return NULL;
   if (!optional_bool(env, argv[1], "promisc", &promisc) || !optional_u32(env, argv[1], "rcvbuf", &rcvbuf) ||
-      !optional_u32(env, argv[1], "sndbuf", &sndbuf) || !optional_bool(env, argv[1], "txSuperFrames", &tx_super))
+      !optional_u32(env, argv[1], "sndbuf", &sndbuf) || !optional_bool(env, argv[1], "txSuperFrames", &tx_super) ||
+      !optional_u32(env, argv[1], "aqmTargetUs", &aqm_target_us) ||
+      !optional_u32(env, argv[1], "aqmIntervalUs", &aqm_interval_us))
     return NULL;
-  seb_packet_opts opts = {promisc, rcvbuf, sndbuf};
+  if (aqm_target_us && (aqm_interval_us < aqm_target_us || aqm_interval_us > 10000000))
+    return seb_throw(env, "SEB_EARG", "aqmIntervalUs must be from aqmTargetUs to 10000000");
+  seb_packet_opts opts = {promisc, rcvbuf, sndbuf, aqm_target_us != 0};
   int ignores = 0;
   int fd = seb_packet_open((int)ifindex, &opts, &ignores);
   if (fd < 0) return seb_throw_errno(env, -fd, "AF_PACKET socket");
-  return seb_channel_new(env, SEB_CHANNEL_PACKET, fd, ignores, tx_super);
+  return seb_channel_new(env, SEB_CHANNEL_PACKET, fd, ignores, tx_super, (uint64_t)aqm_target_us * 1000,
+                         (uint64_t)aqm_interval_us * 1000);
 }
 
 /* openTap(name): { channel: FrameChannel, name: string } */
@@ -69,7 +76,7 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   if (!seb_get_string(env, argv[0], name, sizeof name, "name")) return NULL;
   int fd = seb_tap_open(name);
   if (fd < 0) return throw_rc(env, fd, "TUNSETIFF", name);
-  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0);
+  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0, 0, 0);
   if (!ch) return NULL;
   napi_value o;
   napi_create_object(env, &o);
@@ -297,6 +304,38 @@ static napi_value js_process_rx_frame(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* codelDecisions(targetUs, intervalUs, events: Float64Array [nowUs, sojournUs, drained, droppable]*):
+ * Uint8Array, 1 per frame the receive path's CoDel (codel.h) would drop. Lets tests drive it on any timeline. */
+static napi_value js_codel_decisions(napi_env env, napi_callback_info info) {
+  SEB_ARGS(3);
+  uint32_t target_us, interval_us;
+  if (!seb_get_u32(env, argv[0], &target_us, "targetUs") || !seb_get_u32(env, argv[1], &interval_us, "intervalUs"))
+    return NULL;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[2], &is_ta);
+  napi_typedarray_type type;
+  size_t n = 0;
+  void *data = NULL;
+  if (!is_ta || napi_get_typedarray_info(env, argv[2], &type, &n, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || n % 4 != 0)
+    return seb_throw(env, "SEB_EARG", "events must be a Float64Array of (nowUs, sojournUs, drained, droppable) rows");
+  const double *ev = data;
+  size_t frames = n / 4;
+  napi_value ab, out;
+  void *res;
+  if (napi_create_arraybuffer(env, frames ? frames : 1, &res, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint8_array, frames, ab, 0, &out) != napi_ok)
+    return NULL;
+  seb_codel c;
+  seb_codel_init(&c, (uint64_t)target_us * 1000, (uint64_t)interval_us * 1000);
+  for (size_t i = 0; i < frames; i++) {
+    const double *e = ev + i * 4;
+    ((uint8_t *)res)[i] = (uint8_t)seb_codel_decide(&c, (uint64_t)(e[0] * 1000), (uint64_t)(e[1] * 1000), e[2] != 0,
+                                                    e[3] != 0);
+  }
+  return out;
+}
+
 static void state_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   seb_addon_state *s = data;
@@ -331,6 +370,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getFeatures", NULL, js_get_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setFeatures", NULL, js_set_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"processRxFrame", NULL, js_process_rx_frame, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"codelDecisions", NULL, js_codel_decisions, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trimHeap", NULL, seb_js_trim_heap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreadPolicy", NULL, seb_js_set_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"FrameChannel", NULL, NULL, NULL, NULL, channel_ctor, napi_enumerable, NULL},

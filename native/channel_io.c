@@ -39,6 +39,7 @@ static void publish_rx_counters(seb_channel_io *io) {
   io->st_pub.rx_truncated = io->st.rx_truncated;
   io->st_pub.rx_errors = io->st.rx_errors;
   io->st_pub.rx_outgoing_seen = io->st.rx_outgoing_seen;
+  io->st_pub.rx_drop_aqm = io->st.rx_drop_aqm;
   io->st_pub.last_rx_errno = io->st.last_rx_errno;
   pthread_mutex_unlock(&io->pub_lock);
 }
@@ -178,6 +179,33 @@ static uint8_t *arena_alloc(void *ctx, size_t len) {
   }
 }
 
+/* Frames that should not wait for a linger: SoftEther's QoS class (IPv4 with a ToS other than 0/8, small ICMPv4)
+ * and small ICMPv6 (echo, neighbour discovery). */
+static int urgent_frame(const uint8_t *f, uint32_t len) {
+  if (len < 34) return 0;
+  if (f[12] == 0x08 && f[13] == 0x00) return (f[15] != 0 && f[15] != 8) || (f[23] == 1 && len <= 128);
+  return f[12] == 0x86 && f[13] == 0xdd && len >= 54 && f[20] == 58 && len <= 160;
+}
+
+/* CoDel may drop IPv4/IPv6 frames outside the urgent class: a lost ARP, neighbour discovery or ping would cost more
+ * than it signals (none of them is what fills the queue). */
+static int aqm_droppable(const uint8_t *f, size_t len) {
+  if (len < 14) return 0;
+  int ip = (f[12] == 0x08 && f[13] == 0x00) || (f[12] == 0x86 && f[13] == 0xdd);
+  return ip && !urgent_frame(f, (uint32_t)len);
+}
+
+static uint64_t timespec_ns(const struct timespec *t) { return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec; }
+
+/* How long the frame waited in the socket's buffer: the kernel's receive timestamp against `real_now`. 0 when it is
+ * missing or not plausible (the wall clock stepped): such a frame never counts as late. */
+static uint64_t frame_sojourn(const struct timespec *stamp, uint64_t real_now) {
+  if (!stamp) return 0;
+  uint64_t t = timespec_ns(stamp);
+  if (t == 0 || t > real_now || real_now - t > 10000000000u) return 0;
+  return real_now - t;
+}
+
 /* Returns 1 when a whole batch was read (more may be waiting), 0 when the socket is drained or failed. */
 static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
   for (int i = 0; i < SEB_RX_BATCH; i++) {
@@ -208,6 +236,14 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     io->st.last_rx_errno = errno;
     return 0;
   }
+  int aqm = io->aqm.target_ns != 0;
+  uint64_t real_now = 0, mono_now = 0;
+  if (aqm) {
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt); /* the clock of the kernel's stamps */
+    real_now = timespec_ns(&rt);
+    mono_now = now_ns(); /* CoDel's own timeline: steady */
+  }
   for (int i = 0; i < n; i++) {
     struct msghdr *m = &io->rx_msgs[i].msg_hdr;
     if (io->rx_addr[i].sll_pkttype == PACKET_OUTGOING) {
@@ -224,7 +260,13 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
       continue;
     }
     seb_vlan_info vlan = {0, 0, 0};
+    struct timespec stamp_buf, *stamp = NULL;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        memcpy(&stamp_buf, CMSG_DATA(c), sizeof stamp_buf);
+        stamp = &stamp_buf;
+        continue;
+      }
       if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
       struct tpacket_auxdata aux;
       memcpy(&aux, CMSG_DATA(c), sizeof aux);
@@ -234,8 +276,14 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
         vlan.tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0;
       }
     }
-    seb_rx_process(io->rx_iov[i][1].iov_base, got - sizeof(struct virtio_net_hdr), &io->rx_vh[i], &vlan, sink,
-                   &io->st.rx);
+    uint8_t *frame = io->rx_iov[i][1].iov_base;
+    size_t len = got - sizeof(struct virtio_net_hdr);
+    if (aqm && seb_codel_decide(&io->aqm, mono_now, frame_sojourn(stamp, real_now),
+                                n < SEB_RX_BATCH && i == n - 1, aqm_droppable(frame, len))) {
+      io->st.rx_drop_aqm++;
+      continue;
+    }
+    seb_rx_process(frame, len, &io->rx_vh[i], &vlan, sink, &io->st.rx);
   }
   return n == SEB_RX_BATCH;
 }
@@ -255,14 +303,6 @@ static int read_tap_batch(seb_channel_io *io, const seb_sink *sink) {
     seb_rx_process(buf, (size_t)r, NULL, NULL, sink, &io->st.rx);
   }
   return 1;
-}
-
-/* Frames that should not wait for a linger: SoftEther's QoS class (IPv4 with a ToS other than 0/8, small ICMPv4)
- * and small ICMPv6 (echo, neighbour discovery). */
-static int urgent_frame(const uint8_t *f, uint32_t len) {
-  if (len < 34) return 0;
-  if (f[12] == 0x08 && f[13] == 0x00) return (f[15] != 0 && f[15] != 8) || (f[23] == 1 && len <= 128);
-  return f[12] == 0x86 && f[13] == 0xdd && len >= 54 && f[20] == 58 && len <= 160;
 }
 
 /* Looks at the frames added to the current arena since the last look. */

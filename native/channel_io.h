@@ -22,10 +22,12 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <uv.h>
 
+#include "codel.h"
 #include "rx_fixup.h"
 #include "spsc.h"
 
@@ -67,13 +69,14 @@ typedef struct seb_io_counters {
   uint64_t rx_truncated;     /* larger than even a super-frame buffer */
   uint64_t rx_errors;
   uint64_t rx_outgoing_seen; /* own transmissions the kernel still showed us (old kernels); skipped */
+  uint64_t rx_drop_aqm;      /* dropped by CoDel: they had waited in the socket's buffer too long (codel.h) */
   seb_tx_counters tx;
   uint64_t tx_done; /* frames taken off the ring: sent or refused */
   int last_rx_errno;
 } seb_io_counters;
 
 typedef union seb_ctrl_buf {
-  char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata)) + CMSG_SPACE(sizeof(struct timespec))];
   struct cmsghdr align;
 } seb_ctrl_buf;
 
@@ -104,6 +107,8 @@ typedef struct seb_channel_io {
   seb_byte_ring tx;
   uint64_t tx_tail_js; /* JS thread's private producer cursor */
   int tx_gso;          /* atomic: runs of TCP segments go out as super-frames (packet sockets; off after a refusal) */
+
+  seb_codel aqm; /* whoever receives: CoDel on the receive buffer's waiting time (packet sockets; off for taps) */
 
   seb_io_counters st;     /* I/O thread's own */
   seb_io_counters st_pub; /* published copy */

@@ -407,6 +407,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "rxDropKernel", ch->rx_kernel_drops);
   seb_set_u64(env, o, "rxErrors", s.rx_errors);
   seb_set_u64(env, o, "rxOwnSkipped", s.rx_outgoing_seen);
+  seb_set_u64(env, o, "rxDropAqm", s.rx_drop_aqm);
   seb_set_u64(env, o, "txDropQueueFull", ch->tx_drop_queue_full);
   seb_set_u64(env, o, "txDropInvalid", ch->tx_drop_invalid);
   seb_set_u64(env, o, "txDropError", s.tx.drop_error + ch->tx_js.drop_error);
@@ -466,7 +467,8 @@ napi_status seb_channel_define(napi_env env, napi_value *ctor) {
                            props, ctor);
 }
 
-napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames) {
+napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames,
+                           uint64_t aqm_target_ns, uint64_t aqm_interval_ns) {
   seb_addon_state *state = seb_state(env);
   napi_value ctor, obj;
   void *p = NULL;
@@ -479,6 +481,8 @@ napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing,
   int rc = seb_io_init(&ch->io, kind, fd);
   /* Runs of TCP segments leave as super-frames (packet sockets only: they carry the vnet header; tx_coalesce.h). */
   ch->io.tx_gso = kind == SEB_CHANNEL_PACKET && tx_super_frames;
+  /* CoDel needs the arrival stamps only a packet socket gives (seb_packet_opts.timestamps). */
+  seb_codel_init(&ch->io.aqm, kind == SEB_CHANNEL_PACKET ? aqm_target_ns : 0, aqm_interval_ns);
   if (rc == 0) {
     rc = seb_io_start(&ch->io);
     if (rc != 0) seb_io_destroy(&ch->io);

@@ -20,6 +20,7 @@
 
 napi_status seb_channel_define(napi_env env, napi_value *ctor);
 /* Wraps fd (ownership passes to the channel, also on failure) in a new FrameChannel object. */
-napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames);
+napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames,
+                           uint64_t aqm_target_ns, uint64_t aqm_interval_ns);
 
 #endif

@@ -24,6 +24,7 @@ int seb_packet_open(int ifindex, const seb_packet_opts *opts, int *ignores_outgo
   /* The vnet header must be set before anything is queued; it changes the layout of every read and write. */
   if ((rc = set_int(fd, SOL_PACKET, PACKET_VNET_HDR, 1))) goto fail;
   if ((rc = set_int(fd, SOL_PACKET, PACKET_AUXDATA, 1))) goto fail;
+  if (opts->timestamps && (rc = set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1))) goto fail;
   *ignores_outgoing = set_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1) == 0;
   if (opts->rcvbuf) {
     /* FORCE works for root/CAP_NET_ADMIN beyond rmem_max; otherwise take what the limit allows. */

@@ -8,6 +8,7 @@ typedef struct seb_packet_opts {
   int promisc;          /* PACKET_MR_PROMISC membership: the kernel drops it when the socket closes */
   uint32_t rcvbuf;      /* bytes; 0 keeps the default */
   uint32_t sndbuf;
+  int timestamps;       /* SO_TIMESTAMPNS: each read carries the frame's arrival time (for CoDel, codel.h) */
 } seb_packet_opts;
 
 /* Socket bound to ifindex for all protocols, non-blocking, with PACKET_VNET_HDR and PACKET_AUXDATA on and

@@ -6,6 +6,7 @@ import { Daemon } from './control/daemon.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { helperPolicy, lowerHelperThreads, type HelperPolicy } from './ports/helper-threads.ts';
 import { ConfigError } from './session/options.ts';
+import { lanAqm } from './ports/lan-aqm.ts';
 import { embedded } from './embedded.ts';
 
 export const RUN_USAGE = `usage:
@@ -66,6 +67,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
   try {
     web = parseListen(values.web ?? '0.0.0.0:443', '--web');
     helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
+    lanAqm(process.env.SEBRIDGE_LAN_AQM); // the ports read it when they open: refused here, at start
   } catch (e) {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;

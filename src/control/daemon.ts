@@ -219,7 +219,7 @@ export class Daemon {
         carrier: b.status?.up ?? false,
         framesIn: b.status?.framesIn ?? 0,
         framesOut: b.status?.framesOut ?? 0,
-        drops: Object.values(b.status?.drops ?? {}).reduce((a, n) => a + n, 0),
+        drops: faultDrops(b.status?.drops ?? {}),
       })),
       system: () => this.#sysinfo.healthSnapshot(),
       thresholds: () => this.config.get().health,
@@ -365,4 +365,14 @@ function humanLine(json: string): string {
   } catch {
     return json.trimEnd();
   }
+}
+
+/**
+ * A local bridge's drops that point at a fault, summed for the health check. CoDel's (rxDropAqm) are left out: they
+ * are how a busy LAN host is told to slow down, expected whenever the LAN sends faster than the cascade carries.
+ */
+export function faultDrops(drops: Record<string, number>): number {
+  let n = 0;
+  for (const [reason, count] of Object.entries(drops)) if (reason !== 'rxDropAqm') n += count;
+  return n;
 }

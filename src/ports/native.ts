@@ -29,6 +29,8 @@ export interface NativeChannelStats {
   rxDropNoMemory: number;
   /** Dropped by the kernel because the socket buffer was full. */
   rxDropKernel: number;
+  /** Dropped by CoDel: they had waited in the socket's buffer too long while a queue stood there (native/codel.h). */
+  rxDropAqm: number;
   rxErrors: number;
   /** Own transmissions the kernel still looped back (kernels without PACKET_IGNORE_OUTGOING); skipped. */
   rxOwnSkipped: number;
@@ -115,7 +117,11 @@ export interface NativeRxFixupResult {
 }
 
 export interface NativeAddon {
-  openPacketSocket(ifindex: number, opts?: { promisc?: boolean; rcvbuf?: number; sndbuf?: number; txSuperFrames?: boolean }): NativeFrameChannel;
+  /** aqmTargetUs > 0: CoDel on the frames read (native/codel.h), with aqmIntervalUs (default 100 000). */
+  openPacketSocket(
+    ifindex: number,
+    opts?: { promisc?: boolean; rcvbuf?: number; sndbuf?: number; txSuperFrames?: boolean; aqmTargetUs?: number; aqmIntervalUs?: number },
+  ): NativeFrameChannel;
   openTap(name: string): { channel: NativeFrameChannel; name: string };
   openLinkMonitor(onEvents: (events: NativeLinkEvent[]) => void): NativeLinkMonitor;
   /** null when no interface has that name. */
@@ -130,6 +136,9 @@ export interface NativeAddon {
   setFeatures(name: string, features: Record<string, boolean>): void;
   /** The receive path's frame fix-up (VLAN restore, GSO split, checksum completion), for tests. */
   processRxFrame(frame: Buffer, opts?: { vnetHdr?: Buffer; vlanTci?: number; vlanTpid?: number }): NativeRxFixupResult;
+  /** The receive path's CoDel (native/codel.h) on a scripted timeline: events are (nowUs, sojournUs, drained 0/1,
+   *  droppable 0/1) rows; returns 1 for each frame it would drop. For tests. */
+  codelDecisions(targetUs: number, intervalUs: number, events: Float64Array): Uint8Array;
   /** malloc_trim(0): the C heap's free pages back to the system; returns the microseconds it took. */
   trimHeap(): number;
   /** That thread of this process to SCHED_BATCH or back to SCHED_OTHER (native/thread_policy.h); throws errno-coded errors (ESRCH, EPERM, SEB_EINVAL). */

@@ -13,6 +13,8 @@ import { loadNative, portError, PortError, startFrames } from './native.ts';
 import type { NativeAddon, NativeChannelStats, NativeFrameChannel, NativeLinkEvent, NativeLinkMonitor } from './native.ts';
 import { disableOffloads, restoreOffloads, RX_SUPER_FRAME_FEATURES, SUPER_FRAME_FEATURES } from './offloads.ts';
 import type { OffloadChange } from './offloads.ts';
+import { aqmNativeOptions, lanAqm } from './lan-aqm.ts';
+import type { AqmOptions } from './lan-aqm.ts';
 
 export interface RawSocketPortOptions {
   /** Switch off offloads on the interface while the port is open (default true). */
@@ -33,6 +35,11 @@ export interface RawSocketPortOptions {
   /** Kernel socket buffer sizes in bytes (defaults 4 MiB receive, 1 MiB send). */
   rcvbuf?: number;
   sndbuf?: number;
+  /**
+   * CoDel on the frames read from the interface (src/ports/lan-aqm.ts); null: none. Default: what
+   * SEBRIDGE_LAN_AQM says (CoDel with RFC 8289's 5 ms / 100 ms unless it says off).
+   */
+  aqm?: AqmOptions | null;
 }
 
 export interface LinkState {
@@ -61,7 +68,7 @@ type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCa
 const COUNTER_KEYS = [
   'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
-  'rxDropKernel', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',
+  'rxDropKernel', 'rxDropAqm', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',
   'txSuperFrames', 'txSuperSegments', 'txSuperRefused', 'callbackErrors',
 ] as const satisfies readonly (keyof Counters)[];
 
@@ -142,6 +149,8 @@ export class RawSocketPort extends EventEmitter implements Port {
   static open(ifname: string, opts: RawSocketPortOptions = {}): RawSocketPort {
     const native = loadNative();
     const txSuperFrames = opts.txSuperFrames ?? process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';
+    const aqm = opts.aqm === undefined ? lanAqm(process.env.SEBRIDGE_LAN_AQM) : opts.aqm;
+    aqmNativeOptions(aqm); // refused here, before the interface is touched
     const port = new RawSocketPort(ifname, native, {
       disableOffloads: opts.disableOffloads ?? true,
       offloadFeatures: opts.offloadFeatures ?? (txSuperFrames ? RX_SUPER_FRAME_FEATURES : SUPER_FRAME_FEATURES),
@@ -149,6 +158,7 @@ export class RawSocketPort extends EventEmitter implements Port {
       promisc: opts.promisc ?? true,
       rcvbuf: opts.rcvbuf ?? 4 << 20,
       sndbuf: opts.sndbuf ?? 1 << 20,
+      aqm,
     });
     // Listen before looking, so a change between the look and the open is not missed.
     port.#unsubscribe = LinkWatch.subscribe(native, (events) => port.#onLinkEvents(events));
@@ -228,8 +238,8 @@ export class RawSocketPort extends EventEmitter implements Port {
       }
     }
     try {
-      const { promisc, rcvbuf, sndbuf, txSuperFrames } = this.#opts;
-      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf, txSuperFrames });
+      const { promisc, rcvbuf, sndbuf, txSuperFrames, aqm } = this.#opts;
+      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf, txSuperFrames, ...aqmNativeOptions(aqm) });
       startFrames(ch, this.#onFrames);
       this.#channel = ch;
     } catch (err) {

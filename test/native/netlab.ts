@@ -197,6 +197,7 @@ export class Peer {
   readonly ready: Promise<void>;
   readonly #child: ChildProcessWithoutNullStreams;
   #waiters: (() => void)[] = [];
+  #paced: ((sent: number) => void)[] = [];
 
   constructor(child: ChildProcessWithoutNullStreams) {
     this.#child = child;
@@ -207,6 +208,12 @@ export class Peer {
       createInterface({ input: child.stdout }).on('line', (line) => {
         if (line === 'ready') return resolve();
         const [kind, hex, tci] = line.split(' ');
+        if (kind === 'paced') {
+          const w = this.#paced;
+          this.#paced = [];
+          for (const f of w) f(Number(hex));
+          return;
+        }
         if (kind !== 'rx') return;
         this.frames.push({ frame: Buffer.from(hex, 'hex'), tci: tci === '-' ? null : Number(tci) });
         const w = this.#waiters;
@@ -223,6 +230,13 @@ export class Peer {
   /** Send `frame` `count` times back to back (so the receiver finds several in one read). */
   burst(frame: Buffer, count: number): void {
     this.#child.stdin.write(`burst ${count} ${frame.toString('hex')}\n`);
+  }
+
+  /** Send `frame` `count` times at `rate` frames per second; resolves with how many were sent once done. */
+  pace(frame: Buffer, count: number, rate: number): Promise<number> {
+    const done = new Promise<number>((resolve) => this.#paced.push(resolve));
+    this.#child.stdin.write(`pace ${count} ${rate} ${frame.toString('hex')}\n`);
+    return done;
   }
 
   /** Wait until some received frame satisfies pred (or time out). */

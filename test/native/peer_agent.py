@@ -3,6 +3,7 @@
 network namespace with `ip netns exec`). Protocol on stdin/stdout, one line each:
   in:  "send <hex>"            transmit a frame
        "burst <n> <hex>"       transmit the frame n times back to back (frames that reach the reader together)
+       "pace <n> <rate> <hex>" transmit the frame n times at <rate> frames per second, then say "paced <sent>"
   out: "ready"                 socket is bound
        "rx <hex> <tci|->"      a received frame (not our own), with the VLAN tag the kernel stripped, if any
 Written in Python on purpose: the peer must not share code with what it checks."""
@@ -11,6 +12,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -62,3 +64,17 @@ for line in sys.stdin:
             except OSError as e:
                 say("err %s" % e)
                 break
+    elif len(parts) == 4 and parts[0] == "pace":
+        frame = binascii.unhexlify(parts[3])
+        n, rate = int(parts[1]), float(parts[2])
+        start, sent = time.monotonic(), 0
+        for i in range(n):
+            due = start + i / rate
+            while time.monotonic() < due:
+                pass
+            try:
+                s.send(frame)
+                sent += 1
+            except OSError:
+                pass
+        say("paced %d" % sent)

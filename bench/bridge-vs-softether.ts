@@ -33,7 +33,10 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --bridge-tcp-cc NAME what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink sockets)
   --host-tcp-cc NAME   what-if: congestion control of host A's and host B's TCP (iperf3's), set on their routes
                        (congctl: not limited to net.ipv4.tcp_allowed_congestion_control), e.g. cubic
+  --uplink-rate RATE   what-if: a WAN-like bottleneck between the bridge and the server: tbf at RATE (tc syntax,
+                       e.g. 100mbit) with a 5 ms queue on both ends of the uplink; where does the LAN's excess wait?
   --iperf-rate RATE    what-if: iperf3 at a fixed offered load (its -b, e.g. 1500M): losses compared at equal load
+  --bridge-cpu-quota PCT  what-if: both bridges get PCT % of one CPU (a CPU cgroup, enforced every 10 ms): a slower router
   --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
   --capture DIR        what-if: tcpdump 60 000 packets at host B during every server->LAN run
   --perf DIR           3 s of system-wide perf record in every iperf3 run (perf report -i DIR/PID-AtoB.data --sort comm,dso,sym)
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -103,6 +106,8 @@ async function main(): Promise<void> {
     ...(values['bridge-tcp-cc'] ? { bridgeTcpCc: values['bridge-tcp-cc'] } : {}),
     ...(values['host-tcp-cc'] ? { hostTcpCc: values['host-tcp-cc'] } : {}),
     ...(values['iperf-rate'] ? { iperfRate: values['iperf-rate'] } : {}),
+    ...(values['uplink-rate'] ? { uplinkRate: values['uplink-rate'] } : {}),
+    ...(values['bridge-cpu-quota'] !== undefined ? { bridgeCpuQuota: Number(values['bridge-cpu-quota']) } : {}),
     ...(values['server-drops'] ? { serverDrops: true } : {}),
     ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
     ...(values['host-gro'] ? { hostGro: true } : {}),
@@ -112,6 +117,8 @@ async function main(): Promise<void> {
   };
   if (values['lan-tso'] !== undefined && values['lan-tso'] !== 'off') fail(`--lan-tso: only "off" is a what-if (the LAN veth starts with TSO on), got "${values['lan-tso']}"`);
   if (settings.iperfRate && !/^\d+[KMG]?$/.test(settings.iperfRate)) fail(`--iperf-rate: "${settings.iperfRate}" is not a rate like 1500M`);
+  if (settings.bridgeCpuQuota !== undefined && !(Number.isInteger(settings.bridgeCpuQuota) && settings.bridgeCpuQuota >= 5 && settings.bridgeCpuQuota <= 400)) fail(`--bridge-cpu-quota: "${values['bridge-cpu-quota']}" is not a whole percentage from 5 to 400`);
+  if (settings.uplinkRate && !/^\d+(\.\d+)?[kmg]bit$/.test(settings.uplinkRate)) fail(`--uplink-rate: "${settings.uplinkRate}" is not a rate like 100mbit`);
   if (settings.hostTcpCc && !availableCongestionControls().includes(settings.hostTcpCc)) fail(`--host-tcp-cc: "${settings.hostTcpCc}" is not one of this kernel's ${availableCongestionControls().join(', ')}`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);

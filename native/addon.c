@@ -304,7 +304,7 @@ static napi_value js_process_rx_frame(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* codelDecisions(targetUs, intervalUs, events: Float64Array [nowUs, sojournUs, drained, droppable]*):
+/* codelDecisions(targetUs, intervalUs, events: Float64Array [nowUs, sojournUs, droppable]*):
  * Uint8Array, 1 per frame the receive path's CoDel (codel.h) would drop. Lets tests drive it on any timeline. */
 static napi_value js_codel_decisions(napi_env env, napi_callback_info info) {
   SEB_ARGS(3);
@@ -317,10 +317,10 @@ static napi_value js_codel_decisions(napi_env env, napi_callback_info info) {
   size_t n = 0;
   void *data = NULL;
   if (!is_ta || napi_get_typedarray_info(env, argv[2], &type, &n, &data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || n % 4 != 0)
-    return seb_throw(env, "SEB_EARG", "events must be a Float64Array of (nowUs, sojournUs, drained, droppable) rows");
+      type != napi_float64_array || n % 3 != 0)
+    return seb_throw(env, "SEB_EARG", "events must be a Float64Array of (nowUs, sojournUs, droppable) rows");
   const double *ev = data;
-  size_t frames = n / 4;
+  size_t frames = n / 3;
   napi_value ab, out;
   void *res;
   if (napi_create_arraybuffer(env, frames ? frames : 1, &res, &ab) != napi_ok ||
@@ -329,9 +329,8 @@ static napi_value js_codel_decisions(napi_env env, napi_callback_info info) {
   seb_codel c;
   seb_codel_init(&c, (uint64_t)target_us * 1000, (uint64_t)interval_us * 1000);
   for (size_t i = 0; i < frames; i++) {
-    const double *e = ev + i * 4;
-    ((uint8_t *)res)[i] = (uint8_t)seb_codel_decide(&c, (uint64_t)(e[0] * 1000), (uint64_t)(e[1] * 1000), e[2] != 0,
-                                                    e[3] != 0);
+    const double *e = ev + i * 3;
+    ((uint8_t *)res)[i] = (uint8_t)seb_codel_decide(&c, (uint64_t)(e[0] * 1000), (uint64_t)(e[1] * 1000), e[2] != 0);
   }
   return out;
 }

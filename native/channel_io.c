@@ -236,7 +236,14 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     io->st.last_rx_errno = errno;
     return 0;
   }
+  /* CoDel sees the wait of the oldest frame of this read, for every frame of it. The reader empties the buffer in
+   * bursts (a loop turn), so the newest frames of a read have hardly waited even when the buffer was left unattended
+   * for tens of ms each turn; judged frame by frame, every read would end the "standing" state (measured with a
+   * throttled bridge: 8-25 ms average wait, the buffer emptied only 10-40 times a second, CoDel on each frame's own
+   * wait dropped 3 frames in 8 s; bench/README.md, "CoDel at the LAN input"). */
   int aqm = io->aqm.target_ns != 0;
+  uint64_t head_sojourn = 0;
+  int head_known = 0;
   uint64_t real_now = 0, mono_now = 0;
   if (aqm) {
     struct timespec rt;
@@ -278,8 +285,11 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     }
     uint8_t *frame = io->rx_iov[i][1].iov_base;
     size_t len = got - sizeof(struct virtio_net_hdr);
-    if (aqm && seb_codel_decide(&io->aqm, mono_now, frame_sojourn(stamp, real_now),
-                                n < SEB_RX_BATCH && i == n - 1, aqm_droppable(frame, len))) {
+    if (aqm && !head_known) {
+      head_sojourn = frame_sojourn(stamp, real_now);
+      head_known = 1;
+    }
+    if (aqm && seb_codel_decide(&io->aqm, mono_now, head_sojourn, aqm_droppable(frame, len))) {
       io->st.rx_drop_aqm++;
       continue;
     }

@@ -13,10 +13,10 @@ static uint64_t control_law(const seb_codel *c, uint64_t t) {
   return t + (uint64_t)((double)c->interval_ns / sqrt((double)c->count));
 }
 
-int seb_codel_decide(seb_codel *c, uint64_t now, uint64_t sojourn, int drained, int droppable) {
+int seb_codel_decide(seb_codel *c, uint64_t now, uint64_t sojourn, int droppable) {
   if (c->target_ns == 0) return 0;
   int ok_to_drop = 0;
-  if (sojourn < c->target_ns || drained) {
+  if (sojourn < c->target_ns) {
     c->first_above = 0;
   } else if (c->first_above == 0) {
     c->first_above = now + c->interval_ns; /* above target: it becomes "standing" if it lasts an interval */

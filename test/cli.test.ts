@@ -40,3 +40,12 @@ for (const [args, message] of bad) {
     t.regex(r.stderr, message);
   });
 }
+
+test('a bad SEBRIDGE_LAN_AQM is refused at start by run and link, with the variable named', (t) => {
+  const link = ['link', '--server', '127.0.0.1:1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous'];
+  for (const args of [['run'], link]) {
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SEBRIDGE_LAN_AQM: 'fq' } });
+    t.is(r.status, 2, `${args[0]}: ${r.stderr}`);
+    t.regex(r.stderr, /SEBRIDGE_LAN_AQM: must be one of codel, off, got "fq"/);
+  }
+});

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '../../test/harness/run-command.ts';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
@@ -14,7 +14,7 @@ import { serverDropDelta, serverDropSnapshot } from './server-drops.ts';
 import { isSebridge, startSebridge } from './sebridge-process.ts';
 import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from './softether-bridge.ts';
 import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts';
-import type { BenchNames } from './names.ts';
+import { PREFIX, type BenchNames } from './names.ts';
 
 /** Every thread of pid (and the threads they start later, which inherit it) on the CPUs in `cpus`. */
 function pinThreads(pid: number, cpus: string): void {
@@ -72,6 +72,45 @@ function routeCongestionControl(ns: string, dev: string, cc: string): void {
   }
 }
 
+/**
+ * A token bucket at `rate` on dev's egress with a 5 ms queue (a WAN link with a well-sized buffer): the uplink, not
+ * the server, is then the narrowest point, and what the LAN sends beyond it waits in (or is dropped by) the bridge.
+ * The qdisc goes with the veth when the bridge side is torn down.
+ */
+function uplinkBottleneck(ns: string, dev: string, rate: string): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '5ms'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchError(`tbf ${rate} on ${dev} in ${ns}: ${r.stderr.trim()}`);
+}
+
+/**
+ * A CPU cgroup that gives pid (all its threads) `percent` of one CPU, enforced every 10 ms (a short period, so the
+ * throttled pauses stay short as on a slower CPU, not 100 ms stalls). Returns the cgroup's directory, for rmdir
+ * once the process has ended. cgroup v1's cpu controller or v2's cpu.max, whichever this machine has.
+ */
+function limitCpu(pid: number, percent: number, token: string): string {
+  const period = 10_000;
+  const quota = Math.round((period * percent) / 100);
+  const v1 = '/sys/fs/cgroup/cpu';
+  const v2 = '/sys/fs/cgroup';
+  try {
+    if (existsSync(`${v1}/cpu.cfs_quota_us`)) {
+      const dir = `${v1}/${PREFIX}${token}`;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/cpu.cfs_period_us`, String(period));
+      writeFileSync(`${dir}/cpu.cfs_quota_us`, String(quota));
+      writeFileSync(`${dir}/cgroup.procs`, String(pid));
+      return dir;
+    }
+    const dir = `${v2}/${PREFIX}${token}`;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/cpu.max`, `${quota} ${period}`);
+    writeFileSync(`${dir}/cgroup.procs`, String(pid));
+    return dir;
+  } catch (e) {
+    throw new BenchError(`CPU quota ${percent} % for PID ${pid}: ${(e as Error).message}`);
+  }
+}
+
 /** Every thread of pid at nice level `nice` (setpriority is per thread on Linux). */
 function reniceThreads(pid: number, nice: number): void {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -103,6 +142,10 @@ export interface Settings {
   bridgeTcpCc?: string;
   /** what-if: congestion control of host A's and host B's TCP (iperf3's), set as `congctl` on their routes */
   hostTcpCc?: string;
+  /** what-if: both bridges get this share of one CPU (percent, enforced every 10 ms): a slower router */
+  bridgeCpuQuota?: number;
+  /** what-if: tbf at this rate (tc syntax, "100mbit") with a 5 ms queue on both ends of the uplink (a WAN link) */
+  uplinkRate?: string;
   /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
   serverDrops?: boolean;
   /** TSO and tx checksums off on the bridge's LAN veth before the bridge starts (--lan-tso off). */
@@ -326,11 +369,16 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
   const tag = `${custom?.variant ?? kind}/${mode.id}#${run}`;
   let bridge: LongChild | undefined;
   let stock: SoftEtherBridge | undefined;
+  let cpuCgroup: string | undefined;
   const profileDir = custom ? custom.cpuProfileDir : kind === 'sebridge' && settings.cpuProfileDir ? join(settings.cpuProfileDir, `${mode.id}-${run}`) : undefined;
   try {
     await buildBridgeSide(names, server.netns, addr, { hostGro: settings.hostGro === true, lanTsoOff: settings.lanTsoOff === true });
     if (settings.bridgeTcpCc) sysctlIn(names.nsBridge, 'net.ipv4.tcp_congestion_control', settings.bridgeTcpCc);
     if (settings.bridgeTcpRmem) sysctlIn(names.nsBridge, 'net.ipv4.tcp_rmem', settings.bridgeTcpRmem);
+    if (settings.uplinkRate) {
+      uplinkBottleneck(names.nsBridge, names.bridgeUp, settings.uplinkRate);
+      uplinkBottleneck(server.netns, names.serverUp, settings.uplinkRate);
+    }
     if (settings.hostTcpCc) {
       routeCongestionControl(names.nsA, names.hostA, settings.hostTcpCc);
       routeCongestionControl(names.nsB, names.hostB, settings.hostTcpCc);
@@ -347,6 +395,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     }
     if (settings.bridgeCpus) pinThreads(bridge.pid, settings.bridgeCpus);
     if (settings.bridgeNice !== undefined) reniceThreads(bridge.pid, settings.bridgeNice);
+    if (settings.bridgeCpuQuota !== undefined) cpuCgroup = limitCpu(bridge.pid, settings.bridgeCpuQuota, names.token);
     const connections = await waitSession(ctx, bridge, mode.connections, 60_000);
     const connectSeconds = (Date.now() - started) / 1000;
     if (kind === 'sebridge' && !isSebridge(bridge.pid)) throw new BenchError(`PID ${bridge.pid} is not the sebridge node process`);
@@ -392,6 +441,13 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     if (custom) await custom.stop().catch((e) => ctx.log(`${tag}: stopping ${custom.variant}: ${(e as Error).message}`));
     if (stock) await stopSoftEtherBridge(stock).catch((e) => ctx.log(`${tag}: stopping vpnbridge: ${(e as Error).message}`));
     else if (bridge) await bridge.stop(15_000).catch((e) => ctx.log(`${tag}: stopping sebridge: ${(e as Error).message}`));
+    if (cpuCgroup) {
+      try {
+        rmdirSync(cpuCgroup);
+      } catch (e) {
+        ctx.log(`${tag}: removing ${cpuCgroup}: ${(e as Error).message}`);
+      }
+    }
     const problems = removeBridgeSide(names, server.netns);
     for (const p of problems) ctx.log(`${tag}: teardown: ${p}`);
     await waitNoSession(ctx, 35_000).catch((e) => ctx.log(`${tag}: ${(e as Error).message}`));

@@ -136,8 +136,8 @@ export interface NativeAddon {
   setFeatures(name: string, features: Record<string, boolean>): void;
   /** The receive path's frame fix-up (VLAN restore, GSO split, checksum completion), for tests. */
   processRxFrame(frame: Buffer, opts?: { vnetHdr?: Buffer; vlanTci?: number; vlanTpid?: number }): NativeRxFixupResult;
-  /** The receive path's CoDel (native/codel.h) on a scripted timeline: events are (nowUs, sojournUs, drained 0/1,
-   *  droppable 0/1) rows; returns 1 for each frame it would drop. For tests. */
+  /** The receive path's CoDel (native/codel.h) on a scripted timeline: events are (nowUs, sojournUs, droppable 0/1)
+   *  rows; returns 1 for each frame it would drop. For tests. */
   codelDecisions(targetUs: number, intervalUs: number, events: Float64Array): Uint8Array;
   /** malloc_trim(0): the C heap's free pages back to the system; returns the microseconds it took. */
   trimHeap(): number;

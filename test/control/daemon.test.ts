@@ -6,7 +6,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon } from '../../src/control/daemon.ts';
+import { Daemon, faultDrops } from '../../src/control/daemon.ts';
 import { hashPassword } from '../../src/protocol/password.ts';
 import { FakeSystem } from './fake-system.ts';
 import { AdminClient } from './admin-client.ts';
@@ -119,4 +119,10 @@ test('SetConfig validates the whole document before anything changes', async (t)
   renamed.cascades[0].name = 'hq2';
   await api.ok('SetConfig', { Config_utf: JSON.stringify(renamed) });
   t.deepEqual((await api.ok('EnumLink', { HubName_str: 'BRIDGE' })).LinkList.map((l: any) => l.AccountName_utf), ['hq2']);
+});
+
+test("a bridge's drops for the health check leave out CoDel's (a signal to a busy LAN host, not a fault)", (t) => {
+  t.is(faultDrops({ rxDropAqm: 900, rxDropKernel: 3, txDropQueueFull: 2 }), 5);
+  t.is(faultDrops({ rxDropAqm: 900 }), 0);
+  t.is(faultDrops({}), 0);
 });

@@ -49,6 +49,20 @@ rootTest('a standing queue in the receive buffer: CoDel drops a few frames, and 
   t.true(s.rxFrames + s.rxDropAqm + s.rxDropKernel >= sent, 'every frame delivered or counted');
 });
 
+rootTest('a reader that empties the buffer every turn but leaves it alone 60 ms each time: CoDel still drops', async (t) => {
+  // 2000 frames/s against 60 ms per batch: each read takes the ~120 frames that arrived meanwhile, the buffer runs
+  // empty every turn and its newest frames have hardly waited; its oldest waited 60 ms, every turn.
+  const { peer, port, settled } = await slowReader(t, CODEL_DEFAULTS, 60);
+  const sent = await peer.pace(FRAME, 4000, 2000);
+  await settled();
+  const s = port.stats();
+  t.log(`sent ${sent}, delivered ${s.rxFrames}, CoDel ${s.rxDropAqm}, kernel ${s.rxDropKernel}`);
+  t.is(s.rxDropKernel, 0, 'the buffer never overflowed');
+  t.true(s.rxDropAqm >= 5, `CoDel dropped: ${s.rxDropAqm}`);
+  // this sender never slows down, so the drop rate keeps growing (interval/√count): still a small share
+  t.true(s.rxDropAqm < sent * 0.05, `a few: ${s.rxDropAqm}`);
+});
+
 rootTest('a burst the reader works off within the interval loses nothing', async (t) => {
   const { peer, port, settled } = await slowReader(t, CODEL_DEFAULTS, 20); // 600 frames: 3 batches, ~60 ms
   peer.burst(FRAME, 600);

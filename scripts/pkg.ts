@@ -95,13 +95,13 @@ async function nodePackage(arch: Arch): Promise<{ bin: string; include: string }
 }
 
 /** binding.gyp's source list and flags: one description of the addon for node-gyp and the cross build. */
-async function addonSpec(): Promise<{ sources: string[]; defines: string[]; cflags: string[] }> {
+async function addonSpec(): Promise<{ sources: string[]; defines: string[]; cflags: string[]; libraries: string[] }> {
   const gyp = JSON.parse(await readFile(path.join(ROOT, 'binding.gyp'), 'utf8')) as {
-    targets: Array<{ target_name: string; sources: string[]; defines?: string[]; cflags?: string[] }>;
+    targets: Array<{ target_name: string; sources: string[]; defines?: string[]; cflags?: string[]; libraries?: string[] }>;
   };
   const target = gyp.targets.find((x) => x.target_name === 'sebridge_native');
   if (!target) throw new PkgError('binding.gyp: no target sebridge_native');
-  return { sources: target.sources, defines: target.defines ?? [], cflags: target.cflags ?? [] };
+  return { sources: target.sources, defines: target.defines ?? [], cflags: target.cflags ?? [], libraries: target.libraries ?? [] };
 }
 
 /** The addon for `arch`: node-gyp's build when it is the host's, else a cross-compile against the package's headers. */
@@ -128,6 +128,7 @@ async function addon(arch: Arch, include: string): Promise<string> {
     '-DNODE_GYP_MODULE_NAME=sebridge_native',
     `-I${include}`,
     ...spec.sources.map((s) => path.join(ROOT, s)),
+    ...spec.libraries,
     '-o', out,
   ]);
   const machine = await elfMachine(out);

@@ -64,7 +64,8 @@ rootTest('a reader that empties the buffer every turn but leaves it alone 60 ms 
 });
 
 rootTest('a burst the reader works off within the interval loses nothing', async (t) => {
-  const { peer, port, settled } = await slowReader(t, CODEL_DEFAULTS, 20); // 600 frames: 3 batches, ~60 ms
+  // 600 frames: 3 batches, ~60 ms; a 500 ms interval leaves room for a loaded machine (the exact rule: codel.test.ts)
+  const { peer, port, settled } = await slowReader(t, { targetMs: 5, intervalMs: 500 }, 20);
   peer.burst(FRAME, 600);
   await settled();
   const s = port.stats();

@@ -65,7 +65,7 @@ export type RawSocketPortStats = Omit<NativeChannelStats, 'lastRxError' | 'lastT
 };
 
 type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCallbackError' | 'kernelIgnoresOwn' | 'txQueued'>;
-const COUNTER_KEYS = [
+export const COUNTER_KEYS = [
   'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
   'rxDropKernel', 'rxDropAqm', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',

@@ -130,3 +130,23 @@ export function parseFingerprint(input: string): string | null {
   if (hex === '') return '';
   return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
 }
+
+/** A bridge port's drop counters (the API's DropList reasons) in words; an unknown reason is shown as it is. */
+const DROP_REASONS: Record<string, string> = {
+  rxDropAqm: 'queue management (a busy LAN host told to slow down; normal under load)',
+  rxDropKernel: 'receive buffer full',
+  rxDropNoMemory: 'no receive buffer free',
+  rxDropOversize: 'longer than 1600 bytes',
+  rxDropTruncated: 'longer than 64 KiB',
+  rxDropRunt: 'shorter than an Ethernet header',
+  rxDropBadGso: 'bad offload metadata',
+  rxDropNoReceiver: 'arrived before the bridge listened',
+  txDropQueueFull: 'send queue full',
+  txDropInvalid: 'invalid length to send',
+  txDropError: 'refused by the interface',
+  txDropNoDevice: 'interface missing',
+};
+
+export function dropReason(reason: string): string {
+  return Object.hasOwn(DROP_REASONS, reason) ? DROP_REASONS[reason]! : reason;
+}

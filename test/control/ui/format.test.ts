@@ -2,8 +2,9 @@
 import test from 'ava';
 import { parseHostPort, formatHostPort } from '../../../web/src/host-port.ts';
 import { FieldError } from '../../../web/src/errors.ts';
-import { bitsShort, bytes, duration, fingerprint, fingerprintHex, parseDate, parseFingerprint, rate, sameFingerprint, version } from '../../../web/src/format.ts';
+import { bitsShort, bytes, dropReason, duration, fingerprint, fingerprintHex, parseDate, parseFingerprint, rate, sameFingerprint, version } from '../../../web/src/format.ts';
 import { fieldNamed } from '../../../web/src/api.ts';
+import { COUNTER_KEYS } from '../../../src/ports/raw-socket-port.ts';
 
 test('server address: host, host:port, [v6]:port, bare v6', (t) => {
   t.deepEqual(parseHostPort('vpn.example.com'), { host: 'vpn.example.com', port: 443 });
@@ -63,4 +64,12 @@ test('fingerprints: the API form, comparison across notations, what a user may p
   t.is(parseFingerprint(colons.replace(/:/g, ' ')), hex);
   t.is(parseFingerprint(''), '');
   for (const bad of ['ab'.repeat(31), 'ab'.repeat(33), 'zz'.repeat(32), 'sha256:' + hex]) t.is(parseFingerprint(bad), null, bad);
+});
+
+test('every drop counter a bridge port reports has words in the UI; an unknown reason is shown as it is', (t) => {
+  const keys = [...COUNTER_KEYS.filter((k) => /Drop/.test(k)), 'rxDropNoReceiver', 'txDropNoDevice'];
+  for (const k of keys) t.not(dropReason(k), k, `${k} has no description`);
+  t.regex(dropReason('rxDropAqm'), /normal under load/);
+  t.is(dropReason('somethingNew'), 'somethingNew');
+  t.is(dropReason('toString'), 'toString', 'not an inherited property');
 });

@@ -3,7 +3,7 @@ import type { Page } from '../app.ts';
 import { confirmDialog, h, replace, toast } from '../dom.ts';
 import { busy, clearErrors, showError } from '../forms.ts';
 import { bridgeForm } from '../bridge-form.ts';
-import { bytes, count, speed } from '../format.ts';
+import { bytes, count, dropReason, speed } from '../format.ts';
 import type { BridgeEx } from '../types.ts';
 
 export const bridgesPage: Page = async (ctx) => {
@@ -56,7 +56,7 @@ export const bridgesPage: Page = async (ctx) => {
       h('td', null, b.Carrier_bool ? speed(b.SpeedMbps_u32) : '–'),
       h('td', null, `${count(b.FramesIn_u64)} / ${count(b.FramesOut_u64)}`),
       h('td', null, `${bytes(b.BytesIn_u64)} / ${bytes(b.BytesOut_u64)}`),
-      h('td', { title: b.DropList.map((d) => `${d.Reason_str}: ${d.Count_u64}`).join(', ') }, count(drops)),
+      h('td', { title: b.DropList.map((d) => `${dropReason(d.Reason_str)}: ${d.Count_u64}`).join(', ') }, count(drops)),
       h('td', null, h('div', { class: 'row-actions' }, del)),
     );
   }

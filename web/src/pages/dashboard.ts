@@ -7,7 +7,7 @@
  */
 import type { Ctx, Page } from '../app.ts';
 import { confirmDialog, h, replace, toast } from '../dom.ts';
-import { bytes, count, dateTime, duration, fingerprint, parseDate, percent, rate, sameFingerprint, since, speed, version } from '../format.ts';
+import { bytes, count, dateTime, dropReason, duration, fingerprint, parseDate, percent, rate, sameFingerprint, since, speed, version } from '../format.ts';
 import { fingerprintCode } from '../fingerprint-view.ts';
 import { TrafficChart } from '../chart.ts';
 import { renderWarnings } from '../health-view.ts';
@@ -251,7 +251,7 @@ function bridgeCard(b: BridgeEx): HTMLElement {
       kv('MAC address', b.MacAddress_str ? h('code', null, b.MacAddress_str) : '–'),
       kv('Frames', `${count(b.FramesIn_u64)} in · ${count(b.FramesOut_u64)} out`),
       kv('Bytes', `${bytes(b.BytesIn_u64)} in · ${bytes(b.BytesOut_u64)} out`),
-      kv('Drops', drops.length ? h('ul', { class: 'drops' }, drops.map((d) => h('li', null, `${d.Reason_str}: ${count(d.Count_u64)}`))) : 'none'),
+      kv('Drops', drops.length ? h('ul', { class: 'drops' }, drops.map((d) => h('li', { title: d.Reason_str }, `${dropReason(d.Reason_str)}: ${count(d.Count_u64)}`))) : 'none'),
     ),
     b.LastError_utf ? h('p', { class: 'last-error' }, b.LastError_utf) : null,
   );

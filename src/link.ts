@@ -7,6 +7,7 @@ import { TapPort } from './ports/tap-port.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { helperPolicy, lowerHelperThreads } from './ports/helper-threads.ts';
 import { lanAqm } from './ports/lan-aqm.ts';
+import { describePortDrops } from './ports/port-drops.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
 import { ConfigError } from './session/config-error.ts';
@@ -57,7 +58,7 @@ export async function runLink(job: LinkJob): Promise<number> {
   lanAqm(process.env.SEBRIDGE_LAN_AQM);
   const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
   const hub = new Hub();
-  const local: Array<{ close(): void }> = [];
+  const local: Array<{ name: string; stats(): object; close(): void }> = [];
   try {
     if (job.bridge) {
       const raw = RawSocketPort.open(job.bridge);
@@ -114,7 +115,10 @@ export async function runLink(job: LinkJob): Promise<number> {
   trimmer.stop();
   await cascade.stop();
   hub.close();
-  for (const p of local) p.close(); // restores promiscuous mode and offloads; deletes the TAP device
+  for (const p of local) {
+    line(`${p.name}: drops ${describePortDrops(p.stats())}`); // the bench reads this (CoDel's, the kernel's, ...)
+    p.close(); // restores promiscuous mode and offloads; deletes the TAP device
+  }
   line('stopped');
   return 0;
 }

@@ -123,7 +123,8 @@ export function formatFrameAccounts(results: readonly ScenarioResult[]): string[
     const pct = (a: number, b: number) => (b > 0 ? `${(((b - a) / b) * 100).toFixed(3)} %` : '-');
     lines.push(
       `${r.mode}#${r.run}: server->LAN ${f.fromServer} frames in, ${f.toLan} out on the LAN veth (not delivered: ${f.fromServer - f.toLan}, ${pct(f.toLan, f.fromServer)}); ` +
-        `LAN->server ${f.fromLan} in, ${f.toServer} queued for the session (${f.fromLan - f.toServer}, ${pct(f.toServer, f.fromLan)})`,
+        `LAN->server ${f.fromLan} in, ${f.toServer} queued for the session (${f.fromLan - f.toServer}, ${pct(f.toServer, f.fromLan)})` +
+        (f.lanDrops ? `; LAN port drops: ${Object.entries(f.lanDrops).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}` : ''),
     );
   }
   return lines;

@@ -241,6 +241,18 @@ export interface SebridgeFrameAccount {
   fromLan: number;
   /** frames the cascade handed to its session ("out="; drops for a full TCP backlog come after this count) */
   toServer: number;
+  /** the LAN port's own drops by reason, as `sebridge link` reports them when it stops (rxDropAqm: CoDel's) */
+  lanDrops?: Record<string, number>;
+}
+
+/** `sebridge link`'s "<ifname>: drops rxDropAqm=2 rxDropKernel=5" (or "drops none") line for that interface. */
+export function parseLanDrops(log: string, ifname: string): Record<string, number> | undefined {
+  const all = [...log.matchAll(/ (\S+): drops (none|(?:\w+=\d+ ?)+)$/gm)].filter((m) => m[1] === ifname);
+  const last = all[all.length - 1];
+  if (!last) return undefined;
+  const out: Record<string, number> = {};
+  for (const [, k, v] of last[2]!.matchAll(/(\w+)=(\d+)/g)) out[k!] = Number(v);
+  return out;
 }
 
 /** The last status line of `sebridge link` (printed when it stops): "... in=Nf/NB out=Nf/NB". */
@@ -421,7 +433,8 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       await bridge.stop(15_000);
       const own = parseFinalCounters(bridge.log.text());
       const lan = await linkCounters(names.nsBridge, names.bridgeLan);
-      if (own && lan) sebridgeFrames = { fromServer: own.fromServer, toLan: lan.txPackets, fromLan: lan.rxPackets, toServer: own.toServer };
+      const lanDrops = parseLanDrops(bridge.log.text(), names.bridgeLan);
+      if (own && lan) sebridgeFrames = { fromServer: own.fromServer, toLan: lan.txPackets, fromLan: lan.rxPackets, toServer: own.toServer, ...(lanDrops ? { lanDrops } : {}) };
     }
     return {
       ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, ...(pingSplit ? { pingSplit } : {}), forward, reverse, idleRssMiB,

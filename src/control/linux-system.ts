@@ -5,6 +5,7 @@ import type { CascadeOptions } from '../session/options.ts';
 import { RawSocketPort } from '../ports/raw-socket-port.ts';
 import { TapPort } from '../ports/tap-port.ts';
 import { loadNative } from '../ports/native.ts';
+import { portDrops } from '../ports/port-drops.ts';
 import type { FrameReceiver, Port } from '../ports/port.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { CascadeHandle, LocalBridgePort, LocalBridgeStatus, SystemLayer } from './system-layer.ts';
@@ -14,15 +15,9 @@ const macString = (mac: Buffer | null | undefined): string | null =>
 
 /** A native channel's counters as the control plane reports a local bridge's traffic. */
 function trafficOf(s: { rxFrames: number; txFrames: number; rxBytes: number; txBytes: number; lastError: string }) {
-  return { framesIn: s.rxFrames, framesOut: s.txFrames, bytesIn: s.rxBytes, bytesOut: s.txBytes, drops: dropsOf(s), lastError: s.lastError };
+  return { framesIn: s.rxFrames, framesOut: s.txFrames, bytesIn: s.rxBytes, bytesOut: s.txBytes, drops: portDrops(s), lastError: s.lastError };
 }
 
-/** Non-zero counters whose name says "drop", as reason → count. */
-function dropsOf(stats: object): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(stats)) if (/Drop/.test(k) && typeof v === 'number' && v > 0) out[k] = v;
-  return out;
-}
 
 /**
  * The real system layer: NICs through AF_PACKET, TAP devices, TLS cascades.

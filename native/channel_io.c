@@ -198,9 +198,8 @@ static int aqm_droppable(const uint8_t *f, size_t len) {
 static uint64_t timespec_ns(const struct timespec *t) { return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec; }
 
 /* How long the frame waited in the socket's buffer: the kernel's receive timestamp against `real_now`. 0 when it is
- * missing or not plausible (the wall clock stepped): such a frame never counts as late. */
+ * not plausible (the wall clock stepped): such a frame never counts as late; nor does a read without stamps. */
 static uint64_t frame_sojourn(const struct timespec *stamp, uint64_t real_now) {
-  if (!stamp) return 0;
   uint64_t t = timespec_ns(stamp);
   if (t == 0 || t > real_now || real_now - t > 10000000000u) return 0;
   return real_now - t;
@@ -267,11 +266,14 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
       continue;
     }
     seb_vlan_info vlan = {0, 0, 0};
-    struct timespec stamp_buf, *stamp = NULL;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        memcpy(&stamp_buf, CMSG_DATA(c), sizeof stamp_buf);
-        stamp = &stamp_buf;
+        if (aqm && !head_known) { /* only the read's oldest stamp counts */
+          struct timespec stamp;
+          memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+          head_sojourn = frame_sojourn(&stamp, real_now);
+          head_known = 1;
+        }
         continue;
       }
       if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
@@ -285,10 +287,6 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     }
     uint8_t *frame = io->rx_iov[i][1].iov_base;
     size_t len = got - sizeof(struct virtio_net_hdr);
-    if (aqm && !head_known) {
-      head_sojourn = frame_sojourn(stamp, real_now);
-      head_known = 1;
-    }
     if (aqm && seb_codel_decide(&io->aqm, mono_now, head_sojourn, aqm_droppable(frame, len))) {
       io->st.rx_drop_aqm++;
       continue;

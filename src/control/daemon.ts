@@ -26,6 +26,7 @@ import { execFile } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { FirmwareManager, type FirmwareOptions } from './firmware/index.ts';
 import { FIRMWARE_UPLOAD_PATH } from './web/server.ts';
+import { faultDrops } from '../ports/port-drops.ts';
 
 export interface DaemonOptions {
   /** Where the config (and the web certificate) live: the only directory written on flash. */
@@ -365,14 +366,4 @@ function humanLine(json: string): string {
   } catch {
     return json.trimEnd();
   }
-}
-
-/**
- * A local bridge's drops that point at a fault, summed for the health check. CoDel's (rxDropAqm) are left out: they
- * are how a busy LAN host is told to slow down, expected whenever the LAN sends faster than the cascade carries.
- */
-export function faultDrops(drops: Record<string, number>): number {
-  let n = 0;
-  for (const [reason, count] of Object.entries(drops)) if (reason !== 'rxDropAqm') n += count;
-  return n;
 }

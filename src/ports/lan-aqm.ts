@@ -27,8 +27,14 @@ export function lanAqm(value: string | undefined): AqmOptions | null {
   throw new ConfigError('SEBRIDGE_LAN_AQM', `must be one of ${LAN_AQM_MODES.join(', ')}, got "${value.slice(0, 40)}"`);
 }
 
+/** What the addon's openPacketSocket takes (target 0: off). */
+export interface AqmNativeOptions {
+  aqmTargetUs: number;
+  aqmIntervalUs: number;
+}
+
 /** The addon's options in microseconds; a ConfigError naming the field when a value is out of range. */
-export function aqmNativeOptions(aqm: AqmOptions | null): { aqmTargetUs: number; aqmIntervalUs: number } {
+export function aqmNativeOptions(aqm: AqmOptions | null): AqmNativeOptions {
   if (aqm === null) return { aqmTargetUs: 0, aqmIntervalUs: 0 };
   const { targetMs, intervalMs } = aqm;
   if (!Number.isFinite(targetMs) || targetMs < 0.1 || targetMs > 1000) {

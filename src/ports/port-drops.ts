@@ -10,3 +10,13 @@ export function describePortDrops(stats: object): string {
   const d = Object.entries(portDrops(stats));
   return d.length ? d.map(([k, v]) => `${k}=${v}`).join(' ') : 'none';
 }
+
+/**
+ * Drops that point at a fault, summed (the health check's NIC-drop rate). CoDel's (rxDropAqm) are left out: they are
+ * how a busy LAN host is told to slow down, expected whenever the LAN sends faster than the cascade carries.
+ */
+export function faultDrops(drops: Record<string, number>): number {
+  let n = 0;
+  for (const [reason, count] of Object.entries(drops)) if (reason !== 'rxDropAqm') n += count;
+  return n;
+}

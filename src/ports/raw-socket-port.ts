@@ -14,7 +14,7 @@ import type { NativeAddon, NativeChannelStats, NativeFrameChannel, NativeLinkEve
 import { disableOffloads, restoreOffloads, RX_SUPER_FRAME_FEATURES, SUPER_FRAME_FEATURES } from './offloads.ts';
 import type { OffloadChange } from './offloads.ts';
 import { aqmNativeOptions, lanAqm } from './lan-aqm.ts';
-import type { AqmOptions } from './lan-aqm.ts';
+import type { AqmNativeOptions, AqmOptions } from './lan-aqm.ts';
 
 export interface RawSocketPortOptions {
   /** Switch off offloads on the interface while the port is open (default true). */
@@ -118,6 +118,8 @@ export class RawSocketPort extends EventEmitter implements Port {
   readonly name: string;
   readonly #native: NativeAddon;
   readonly #opts: Required<RawSocketPortOptions>;
+  /** opts.aqm as the addon takes it, converted and checked once (every reopen uses it) */
+  readonly #aqmNative: AqmNativeOptions;
   #channel: NativeFrameChannel | null = null;
   #ifindex = 0;
   #receiver: FrameReceiver | null = null;
@@ -138,10 +140,11 @@ export class RawSocketPort extends EventEmitter implements Port {
     else this.#rxDropNoReceiver += frames.length;
   };
 
-  private constructor(ifname: string, native: NativeAddon, opts: Required<RawSocketPortOptions>) {
+  private constructor(ifname: string, native: NativeAddon, aqmNative: AqmNativeOptions, opts: Required<RawSocketPortOptions>) {
     super();
     this.name = ifname;
     this.#native = native;
+    this.#aqmNative = aqmNative;
     this.#opts = opts;
   }
 
@@ -150,8 +153,8 @@ export class RawSocketPort extends EventEmitter implements Port {
     const native = loadNative();
     const txSuperFrames = opts.txSuperFrames ?? process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';
     const aqm = opts.aqm === undefined ? lanAqm(process.env.SEBRIDGE_LAN_AQM) : opts.aqm;
-    aqmNativeOptions(aqm); // refused here, before the interface is touched
-    const port = new RawSocketPort(ifname, native, {
+    const aqmNative = aqmNativeOptions(aqm); // refused here, before the interface is touched
+    const port = new RawSocketPort(ifname, native, aqmNative, {
       disableOffloads: opts.disableOffloads ?? true,
       offloadFeatures: opts.offloadFeatures ?? (txSuperFrames ? RX_SUPER_FRAME_FEATURES : SUPER_FRAME_FEATURES),
       txSuperFrames,
@@ -238,8 +241,8 @@ export class RawSocketPort extends EventEmitter implements Port {
       }
     }
     try {
-      const { promisc, rcvbuf, sndbuf, txSuperFrames, aqm } = this.#opts;
-      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf, txSuperFrames, ...aqmNativeOptions(aqm) });
+      const { promisc, rcvbuf, sndbuf, txSuperFrames } = this.#opts;
+      const ch = this.#native.openPacketSocket(ifindex, { promisc, rcvbuf, sndbuf, txSuperFrames, ...this.#aqmNative });
       startFrames(ch, this.#onFrames);
       this.#channel = ch;
     } catch (err) {

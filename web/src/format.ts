@@ -133,7 +133,7 @@ export function parseFingerprint(input: string): string | null {
 
 /** A bridge port's drop counters (the API's DropList reasons) in words; an unknown reason is shown as it is. */
 const DROP_REASONS: Record<string, string> = {
-  rxDropAqm: 'queue management (a busy LAN host told to slow down; normal under load)',
+  rxDropAqm: 'CoDel, LAN host slowed (normal under load)',
   rxDropKernel: 'receive buffer full',
   rxDropNoMemory: 'no receive buffer free',
   rxDropOversize: 'longer than 1600 bytes',

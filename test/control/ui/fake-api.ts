@@ -708,7 +708,7 @@ export class FakeDaemon {
       DeviceName_str: b.DeviceName_str, InterfaceName_str: b.DeviceName_str, TapMode_bool: b.TapMode_bool, LinuxBridge_str: b.LinuxBridge_str,
       Active_bool: true, Online_bool: true, Present_bool: true, Carrier_bool: nic?.Carrier_bool ?? true, SpeedMbps_u32: nic?.SpeedMbps_u32 ?? 10000,
       MacAddress_str: nic?.MacAddress_str ?? '02:00:00:00:00:aa', FramesIn_u64: 123_456, FramesOut_u64: 98_765, BytesIn_u64: 81_234_567, BytesOut_u64: 45_678_901,
-      DropList: [{ Reason_str: 'queue full', Count_u64: 2 }, { Reason_str: 'oversize', Count_u64: 1 }, { Reason_str: 'loop', Count_u64: 0 }], LastError_utf: '',
+      DropList: [{ Reason_str: 'rxDropAqm', Count_u64: 2 }, { Reason_str: 'rxDropOversize', Count_u64: 1 }, { Reason_str: 'txDropQueueFull', Count_u64: 0 }], LastError_utf: '',
     };
   }
 

@@ -12,6 +12,7 @@
         "native/thread_policy.c",
         "native/channel_io.c",
         "native/codel.c",
+        "native/path_aqm.c",
         "native/tx_coalesce.c",
         "native/link_monitor.c",
         "native/packet_socket.c",

@@ -11,6 +11,7 @@
 #include "addon_state.h"
 #include "ethtool_features.h"
 #include "codel.h"
+#include "path_aqm.h"
 #include "frame_channel.h"
 #include "heap_trim.h"
 #include "thread_policy.h"
@@ -48,25 +49,29 @@ static bool optional_bool(napi_env env, napi_value obj, const char *key, bool *o
 }
 
 /* openPacketSocket(ifindex, { promisc = true, rcvbuf, sndbuf, txSuperFrames = true, aqmTargetUs = 0,
- * aqmIntervalUs = 100000 }): FrameChannel. aqmTargetUs > 0 turns CoDel on (codel.h). */
+ * pathAqmTargetUs = 0, aqmIntervalUs = 100000 }): FrameChannel. aqmTargetUs > 0 turns CoDel on the receive
+ * buffer on (codel.h), pathAqmTargetUs > 0 CoDel on the path's delay (path_aqm.h); both with aqmIntervalUs. */
 static napi_value js_open_packet_socket(napi_env env, napi_callback_info info) {
   SEB_ARGS(2);
   uint32_t ifindex, rcvbuf = 4u << 20, sndbuf = 1u << 20, aqm_target_us = 0, aqm_interval_us = 100000;
+  uint32_t path_target_us = 0;
   bool promisc = true, tx_super = true;
   if (!seb_get_u32(env, argv[0], &ifindex, "ifindex")) return NULL;
   if (!optional_bool(env, argv[1], "promisc", &promisc) || !optional_u32(env, argv[1], "rcvbuf", &rcvbuf) ||
       !optional_u32(env, argv[1], "sndbuf", &sndbuf) || !optional_bool(env, argv[1], "txSuperFrames", &tx_super) ||
       !optional_u32(env, argv[1], "aqmTargetUs", &aqm_target_us) ||
+      !optional_u32(env, argv[1], "pathAqmTargetUs", &path_target_us) ||
       !optional_u32(env, argv[1], "aqmIntervalUs", &aqm_interval_us))
     return NULL;
-  if (aqm_target_us && (aqm_interval_us < aqm_target_us || aqm_interval_us > 10000000))
-    return seb_throw(env, "SEB_EARG", "aqmIntervalUs must be from aqmTargetUs to 10000000");
+  uint32_t larger = aqm_target_us > path_target_us ? aqm_target_us : path_target_us;
+  if (larger && (aqm_interval_us < larger || aqm_interval_us > 10000000))
+    return seb_throw(env, "SEB_EARG", "aqmIntervalUs must be from the targets to 10000000");
   seb_packet_opts opts = {promisc, rcvbuf, sndbuf, aqm_target_us != 0};
   int ignores = 0;
   int fd = seb_packet_open((int)ifindex, &opts, &ignores);
   if (fd < 0) return seb_throw_errno(env, -fd, "AF_PACKET socket");
   return seb_channel_new(env, SEB_CHANNEL_PACKET, fd, ignores, tx_super, (uint64_t)aqm_target_us * 1000,
-                         (uint64_t)aqm_interval_us * 1000);
+                         (uint64_t)path_target_us * 1000, (uint64_t)aqm_interval_us * 1000);
 }
 
 /* openTap(name): { channel: FrameChannel, name: string } */
@@ -76,7 +81,7 @@ static napi_value js_open_tap(napi_env env, napi_callback_info info) {
   if (!seb_get_string(env, argv[0], name, sizeof name, "name")) return NULL;
   int fd = seb_tap_open(name);
   if (fd < 0) return throw_rc(env, fd, "TUNSETIFF", name);
-  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0, 0, 0);
+  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0, 0, 0, 0);
   if (!ch) return NULL;
   napi_value o;
   napi_create_object(env, &o);
@@ -335,6 +340,61 @@ static napi_value js_codel_decisions(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* pathAqmRun(targetUs, intervalUs, steps: [nowUs, outbound 1 / inbound 0, frame Buffer][]):
+ * { drops: Uint8Array (outbound steps: 1 = dropped), delayUs: Float64Array (the step's flow delay estimate after
+ * it, -1: no flow), samples, rebases }. Drives CoDel on the path's delay (path_aqm.h) on a scripted timeline. */
+static napi_value js_path_aqm_run(napi_env env, napi_callback_info info) {
+  SEB_ARGS(3);
+  uint32_t target_us, interval_us, n;
+  bool is_array = false;
+  if (!seb_get_u32(env, argv[0], &target_us, "targetUs") || !seb_get_u32(env, argv[1], &interval_us, "intervalUs"))
+    return NULL;
+  napi_is_array(env, argv[2], &is_array);
+  if (!is_array) return seb_throw(env, "SEB_EARG", "steps must be an array of [nowUs, outbound, frame]");
+  napi_get_array_length(env, argv[2], &n);
+  seb_path_aqm *p = malloc(sizeof *p);
+  if (!p) return seb_throw_errno(env, ENOMEM, "pathAqmRun");
+  seb_path_aqm_init(p, (uint64_t)target_us * 1000, (uint64_t)interval_us * 1000);
+  napi_value drops_ab, delay_ab, drops, delays, out = NULL;
+  void *dr, *de;
+  if (napi_create_arraybuffer(env, n ? n : 1, &dr, &drops_ab) != napi_ok ||
+      napi_create_arraybuffer(env, (n ? n : 1) * sizeof(double), &de, &delay_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint8_array, n, drops_ab, 0, &drops) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, n, delay_ab, 0, &delays) != napi_ok)
+    goto done;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value row, v;
+    double now_us;
+    uint32_t outbound;
+    void *frame;
+    size_t len;
+    if (napi_get_element(env, argv[2], i, &row) != napi_ok || napi_get_element(env, row, 0, &v) != napi_ok ||
+        napi_get_value_double(env, v, &now_us) != napi_ok || napi_get_element(env, row, 1, &v) != napi_ok ||
+        !seb_get_u32(env, v, &outbound, "outbound") || napi_get_element(env, row, 2, &v) != napi_ok ||
+        !seb_get_buffer(env, v, &frame, &len, "frame")) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) seb_throw(env, "SEB_EARG", "each step must be [nowUs, outbound 0/1, frame Buffer]");
+      goto done;
+    }
+    uint64_t now = (uint64_t)(now_us * 1000);
+    ((uint8_t *)dr)[i] = outbound ? (uint8_t)seb_path_aqm_outbound(p, now, frame, len) : 0;
+    if (!outbound) seb_path_aqm_inbound(p, now, frame, len);
+    /* The flow as the outbound hook keys it: an inbound frame's is its reverse, found by the caller's next
+     * outbound step; report the estimate only for outbound steps. */
+    const seb_path_flow *fl = outbound ? seb_path_aqm_lookup(p, frame, len) : NULL;
+    ((double *)de)[i] = fl && fl->base != UINT64_MAX ? (double)fl->delay / 1000.0 : -1;
+  }
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "drops", drops);
+  napi_set_named_property(env, out, "delayUs", delays);
+  seb_set_u64(env, out, "samples", p->samples);
+  seb_set_u64(env, out, "rebases", p->rebases);
+done:
+  free(p);
+  return out;
+}
+
 static void state_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   seb_addon_state *s = data;
@@ -370,6 +430,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setFeatures", NULL, js_set_features, NULL, NULL, NULL, napi_enumerable, NULL},
       {"processRxFrame", NULL, js_process_rx_frame, NULL, NULL, NULL, napi_enumerable, NULL},
       {"codelDecisions", NULL, js_codel_decisions, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pathAqmRun", NULL, js_path_aqm_run, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trimHeap", NULL, seb_js_trim_heap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreadPolicy", NULL, seb_js_set_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"FrameChannel", NULL, NULL, NULL, NULL, channel_ctor, napi_enumerable, NULL},

@@ -40,6 +40,7 @@ static void publish_rx_counters(seb_channel_io *io) {
   io->st_pub.rx_errors = io->st.rx_errors;
   io->st_pub.rx_outgoing_seen = io->st.rx_outgoing_seen;
   io->st_pub.rx_drop_aqm = io->st.rx_drop_aqm;
+  io->st_pub.rx_drop_path_aqm = io->st.rx_drop_path_aqm;
   io->st_pub.last_rx_errno = io->st.last_rx_errno;
   pthread_mutex_unlock(&io->pub_lock);
 }
@@ -241,6 +242,7 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
    * throttled bridge: 8-25 ms average wait, the buffer emptied only 10-40 times a second, CoDel on each frame's own
    * wait dropped 3 frames in 8 s; bench/README.md, "CoDel at the LAN input"). */
   int aqm = io->aqm.target_ns != 0;
+  seb_path_aqm *path = io->rx_on_loop && io->path && io->path->target_ns ? io->path : NULL;
   uint64_t head_sojourn = 0;
   int head_known = 0;
   uint64_t real_now = 0, mono_now = 0;
@@ -248,8 +250,8 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt); /* the clock of the kernel's stamps */
     real_now = timespec_ns(&rt);
-    mono_now = now_ns(); /* CoDel's own timeline: steady */
   }
+  if (aqm || path) mono_now = now_ns(); /* CoDel's own timeline: steady */
   for (int i = 0; i < n; i++) {
     struct msghdr *m = &io->rx_msgs[i].msg_hdr;
     if (io->rx_addr[i].sll_pkttype == PACKET_OUTGOING) {
@@ -289,6 +291,10 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     size_t len = got - sizeof(struct virtio_net_hdr);
     if (aqm && seb_codel_decide(&io->aqm, mono_now, head_sojourn, aqm_droppable(frame, len))) {
       io->st.rx_drop_aqm++;
+      continue;
+    }
+    if (path && seb_path_aqm_outbound(path, mono_now, frame, len)) {
+      io->st.rx_drop_path_aqm++;
       continue;
     }
     seb_rx_process(frame, len, &io->rx_vh[i], &vlan, sink, &io->st.rx);
@@ -576,6 +582,8 @@ void seb_io_destroy(seb_channel_io *io) {
   io->wake_fd = -1;
   free(io->rx_mem);
   io->rx_mem = NULL;
+  free(io->path);
+  io->path = NULL;
   free(io->tx.mem);
   io->tx.mem = NULL;
   for (int i = 0; i < SEB_NARENAS; i++) {

@@ -28,6 +28,7 @@
 #include <uv.h>
 
 #include "codel.h"
+#include "path_aqm.h"
 #include "rx_fixup.h"
 #include "spsc.h"
 
@@ -70,6 +71,8 @@ typedef struct seb_io_counters {
   uint64_t rx_errors;
   uint64_t rx_outgoing_seen; /* own transmissions the kernel still showed us (old kernels); skipped */
   uint64_t rx_drop_aqm;      /* dropped by CoDel: they had waited in the socket's buffer too long (codel.h) */
+  uint64_t rx_drop_path_aqm; /* dropped by CoDel on the path's delay: their flow keeps a queue standing beyond the
+                                bridge (path_aqm.h) */
   seb_tx_counters tx;
   uint64_t tx_done; /* frames taken off the ring: sent or refused */
   int last_rx_errno;
@@ -109,6 +112,9 @@ typedef struct seb_channel_io {
   int tx_gso;          /* atomic: runs of TCP segments go out as super-frames (packet sockets; off after a refusal) */
 
   seb_codel aqm; /* whoever receives: CoDel on the receive buffer's waiting time (packet sockets; off for taps) */
+  /* CoDel on the path's delay (path_aqm.h): its outbound hook runs in the receive path, its inbound hook in the JS
+   * thread's writes, so it is on only while the JS thread also receives (rx_on_loop); heap-allocated (~40 KiB). */
+  seb_path_aqm *path;
 
   seb_io_counters st;     /* I/O thread's own */
   seb_io_counters st_pub; /* published copy */

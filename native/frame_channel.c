@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -338,6 +339,15 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   const uint8_t *frames[INLINE_MAX_FRAMES];
   uint32_t lens[INLINE_MAX_FRAMES];
   size_t inline_bytes = 0;
+  /* The path CoDel's inbound hook (ACKs from far hosts end its round-trip samples) runs here, on the thread that
+   * also runs its outbound hook (the reads): only while the reads are on this thread. */
+  seb_path_aqm *path = ch->io.rx_on_loop && ch->io.path ? ch->io.path : NULL;
+  uint64_t path_now = 0;
+  if (path) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    path_now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  }
   unsigned k = 0;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
@@ -349,6 +359,7 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       ch->tx_drop_invalid++;
       continue;
     }
+    if (path) seb_path_aqm_inbound(path, path_now, data, len);
     if (inline_ok && ch->tx_thread && (inline_bytes + len > INLINE_MAX_BYTES || k == INLINE_MAX_FRAMES)) {
       /* A bulk write: everything goes through the thread, what was collected first. */
       inline_ok = 0;
@@ -408,6 +419,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "rxErrors", s.rx_errors);
   seb_set_u64(env, o, "rxOwnSkipped", s.rx_outgoing_seen);
   seb_set_u64(env, o, "rxDropAqm", s.rx_drop_aqm);
+  seb_set_u64(env, o, "rxDropPathAqm", s.rx_drop_path_aqm);
+  /* read here, on the thread that writes it (the path CoDel runs only while the reads are on this thread) */
+  seb_set_u64(env, o, "pathRttSamples", ch->io.path && ch->io.rx_on_loop ? ch->io.path->samples : 0);
   seb_set_u64(env, o, "txDropQueueFull", ch->tx_drop_queue_full);
   seb_set_u64(env, o, "txDropInvalid", ch->tx_drop_invalid);
   seb_set_u64(env, o, "txDropError", s.tx.drop_error + ch->tx_js.drop_error);
@@ -468,7 +482,7 @@ napi_status seb_channel_define(napi_env env, napi_value *ctor) {
 }
 
 napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames,
-                           uint64_t aqm_target_ns, uint64_t aqm_interval_ns) {
+                           uint64_t aqm_target_ns, uint64_t path_target_ns, uint64_t aqm_interval_ns) {
   seb_addon_state *state = seb_state(env);
   napi_value ctor, obj;
   void *p = NULL;
@@ -483,6 +497,12 @@ napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing,
   ch->io.tx_gso = kind == SEB_CHANNEL_PACKET && tx_super_frames;
   /* CoDel needs the arrival stamps only a packet socket gives (seb_packet_opts.timestamps). */
   seb_codel_init(&ch->io.aqm, kind == SEB_CHANNEL_PACKET ? aqm_target_ns : 0, aqm_interval_ns);
+  if (rc == 0 && kind == SEB_CHANNEL_PACKET && path_target_ns) {
+    ch->io.path = malloc(sizeof *ch->io.path);
+    if (ch->io.path) seb_path_aqm_init(ch->io.path, path_target_ns, aqm_interval_ns);
+    else rc = -ENOMEM;
+    if (rc != 0) seb_io_destroy(&ch->io);
+  }
   if (rc == 0) {
     rc = seb_io_start(&ch->io);
     if (rc != 0) seb_io_destroy(&ch->io);

@@ -46,6 +46,6 @@ test('a bad SEBRIDGE_LAN_AQM is refused at start by run and link, with the varia
   for (const args of [['run'], link]) {
     const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SEBRIDGE_LAN_AQM: 'fq' } });
     t.is(r.status, 2, `${args[0]}: ${r.stderr}`);
-    t.regex(r.stderr, /SEBRIDGE_LAN_AQM: must be one of codel, off, got "fq"/);
+    t.regex(r.stderr, /SEBRIDGE_LAN_AQM: must be one of codel, buffer, off, got "fq"/);
   }
 });

@@ -1,47 +1,61 @@
 /**
- * Active queue management on what a packet-socket port reads from the LAN: CoDel (RFC 8289) in the addon
- * (native/codel.h). A LAN host's TCP that backs off only on loss (CUBIC, the Linux and Windows default) otherwise
- * fills the port's 4 MiB receive buffer whenever the cascade is the bottleneck, and every frame through the bridge,
- * pings and DNS included, waits behind it: 14.6 ms average ping under load against 1.9 ms through the C bridge
- * (bench/README.md, "CoDel at the LAN input").
+ * Active queue management on what a packet-socket port reads from the LAN, in the addon, two parts:
  *
- * `SEBRIDGE_LAN_AQM=off` turns it off (for measuring the difference); anything but `codel` or `off` is refused.
+ * - CoDel (RFC 8289) on the frames' wait in the port's receive buffer (native/codel.h). A LAN host's TCP that backs
+ *   off only on loss (CUBIC, the Linux and Windows default) otherwise fills the port's 4 MiB receive buffer whenever
+ *   the bridge is the bottleneck (bench/README.md, "CoDel at the LAN input").
+ * - CoDel on the path's delay (native/path_aqm.h): the same control law on the round trip of each LAN host's TCP
+ *   flow beyond the bridge, for a queue that stands further on (the stock server's hub queue toward its LAN, a slow
+ *   remote side), which the bridge cannot see in any buffer of its own: 12-15 ms of ping under load through the
+ *   server on the test machine with CUBIC hosts (bench/README.md, "CoDel on the path's delay").
+ *
+ * `SEBRIDGE_LAN_AQM`: `codel` (both, the default), `buffer` (only the receive buffer's), `off`; anything else is
+ * refused.
  */
 import { ConfigError } from '../session/config-error.ts';
 
 export interface AqmOptions {
-  /** Waiting time in the receive buffer that is acceptable (RFC 8289: 5 ms). */
+  /** Queueing delay that is acceptable (RFC 8289: 5 ms), in the receive buffer and beyond the bridge alike. */
   targetMs: number;
   /** How long it may stay above the target before frames are dropped (RFC 8289: 100 ms, a worst-case RTT). */
   intervalMs: number;
+  /** Also CoDel on the path's delay of the LAN hosts' TCP flows (native/path_aqm.h). Default true. */
+  path?: boolean;
 }
 
-export const CODEL_DEFAULTS: Readonly<AqmOptions> = { targetMs: 5, intervalMs: 100 };
+export const CODEL_DEFAULTS: Readonly<Required<AqmOptions>> = { targetMs: 5, intervalMs: 100, path: true };
 
-export const LAN_AQM_MODES = ['codel', 'off'] as const;
+export const LAN_AQM_MODES = ['codel', 'buffer', 'off'] as const;
 
-/** What SEBRIDGE_LAN_AQM asks for: CoDel with the RFC's parameters (default) or nothing (null). */
+/** What SEBRIDGE_LAN_AQM asks for: CoDel with the RFC's parameters, on the buffer and the path (default), on the
+ *  buffer only, or nothing (null). */
 export function lanAqm(value: string | undefined): AqmOptions | null {
   if (value === undefined || value === '' || value === 'codel') return { ...CODEL_DEFAULTS };
+  if (value === 'buffer') return { ...CODEL_DEFAULTS, path: false };
   if (value === 'off') return null;
   throw new ConfigError('SEBRIDGE_LAN_AQM', `must be one of ${LAN_AQM_MODES.join(', ')}, got "${value.slice(0, 40)}"`);
 }
 
-/** What the addon's openPacketSocket takes (target 0: off). */
+/** What the addon's openPacketSocket takes (targets 0: off). */
 export interface AqmNativeOptions {
   aqmTargetUs: number;
+  pathAqmTargetUs: number;
   aqmIntervalUs: number;
 }
 
 /** The addon's options in microseconds; a ConfigError naming the field when a value is out of range. */
 export function aqmNativeOptions(aqm: AqmOptions | null): AqmNativeOptions {
-  if (aqm === null) return { aqmTargetUs: 0, aqmIntervalUs: 0 };
+  if (aqm === null) return { aqmTargetUs: 0, pathAqmTargetUs: 0, aqmIntervalUs: 0 };
   const { targetMs, intervalMs } = aqm;
+  if (aqm.path !== undefined && typeof aqm.path !== 'boolean') {
+    throw new ConfigError('aqm.path', `must be true or false, got ${String(aqm.path).slice(0, 40)}`);
+  }
   if (!Number.isFinite(targetMs) || targetMs < 0.1 || targetMs > 1000) {
     throw new ConfigError('aqm.targetMs', `must be from 0.1 to 1000 milliseconds, got ${targetMs}`);
   }
   if (!Number.isFinite(intervalMs) || intervalMs < targetMs || intervalMs > 10_000) {
     throw new ConfigError('aqm.intervalMs', `must be from targetMs (${targetMs}) to 10000 milliseconds, got ${intervalMs}`);
   }
-  return { aqmTargetUs: Math.round(targetMs * 1000), aqmIntervalUs: Math.round(intervalMs * 1000) };
+  const targetUs = Math.round(targetMs * 1000);
+  return { aqmTargetUs: targetUs, pathAqmTargetUs: aqm.path === false ? 0 : targetUs, aqmIntervalUs: Math.round(intervalMs * 1000) };
 }

@@ -31,6 +31,10 @@ export interface NativeChannelStats {
   rxDropKernel: number;
   /** Dropped by CoDel: they had waited in the socket's buffer too long while a queue stood there (native/codel.h). */
   rxDropAqm: number;
+  /** Dropped by CoDel on the path's delay: their TCP flow kept a queue standing beyond the bridge (native/path_aqm.h). */
+  rxDropPathAqm: number;
+  /** Round trips of LAN hosts' TCP flows the path CoDel measured (0 when it is off). */
+  pathRttSamples: number;
   rxErrors: number;
   /** Own transmissions the kernel still looped back (kernels without PACKET_IGNORE_OUTGOING); skipped. */
   rxOwnSkipped: number;
@@ -117,10 +121,21 @@ export interface NativeRxFixupResult {
 }
 
 export interface NativeAddon {
-  /** aqmTargetUs > 0: CoDel on the frames read (native/codel.h), with aqmIntervalUs (default 100 000). */
+  /**
+   * aqmTargetUs > 0: CoDel on the frames read (native/codel.h); pathAqmTargetUs > 0: CoDel on the path's delay of the
+   * LAN hosts' TCP flows (native/path_aqm.h); both with aqmIntervalUs (default 100 000).
+   */
   openPacketSocket(
     ifindex: number,
-    opts?: { promisc?: boolean; rcvbuf?: number; sndbuf?: number; txSuperFrames?: boolean; aqmTargetUs?: number; aqmIntervalUs?: number },
+    opts?: {
+      promisc?: boolean;
+      rcvbuf?: number;
+      sndbuf?: number;
+      txSuperFrames?: boolean;
+      aqmTargetUs?: number;
+      pathAqmTargetUs?: number;
+      aqmIntervalUs?: number;
+    },
   ): NativeFrameChannel;
   openTap(name: string): { channel: NativeFrameChannel; name: string };
   openLinkMonitor(onEvents: (events: NativeLinkEvent[]) => void): NativeLinkMonitor;
@@ -139,6 +154,14 @@ export interface NativeAddon {
   /** The receive path's CoDel (native/codel.h) on a scripted timeline: events are (nowUs, sojournUs, droppable 0/1)
    *  rows; returns 1 for each frame it would drop. For tests. */
   codelDecisions(targetUs: number, intervalUs: number, events: Float64Array): Uint8Array;
+  /** CoDel on the path's delay (native/path_aqm.h) on a scripted timeline: steps are [nowUs, 1 = a frame read from
+   *  the LAN / 0 = a frame written to it, frame]. drops: 1 where an outbound frame is dropped; delayUs: after each
+   *  outbound step, its flow's delay estimate (-1: none). For tests. */
+  pathAqmRun(
+    targetUs: number,
+    intervalUs: number,
+    steps: [number, 0 | 1, Buffer][],
+  ): { drops: Uint8Array; delayUs: Float64Array; samples: number; rebases: number };
   /** malloc_trim(0): the C heap's free pages back to the system; returns the microseconds it took. */
   trimHeap(): number;
   /** That thread of this process to SCHED_BATCH or back to SCHED_OTHER (native/thread_policy.h); throws errno-coded errors (ESRCH, EPERM, SEB_EINVAL). */

@@ -11,12 +11,15 @@ export function describePortDrops(stats: object): string {
   return d.length ? d.map(([k, v]) => `${k}=${v}`).join(' ') : 'none';
 }
 
+/** CoDel's drops (native/codel.h, native/path_aqm.h): how a busy LAN host is told to slow down. */
+export const AQM_DROP_REASONS: ReadonlySet<string> = new Set(['rxDropAqm', 'rxDropPathAqm']);
+
 /**
- * Drops that point at a fault, summed (the health check's NIC-drop rate). CoDel's (rxDropAqm) are left out: they are
- * how a busy LAN host is told to slow down, expected whenever the LAN sends faster than the cascade carries.
+ * Drops that point at a fault, summed (the health check's NIC-drop rate). CoDel's are left out: they are expected
+ * whenever the LAN sends faster than the path beyond the bridge carries.
  */
 export function faultDrops(drops: Record<string, number>): number {
   let n = 0;
-  for (const [reason, count] of Object.entries(drops)) if (reason !== 'rxDropAqm') n += count;
+  for (const [reason, count] of Object.entries(drops)) if (!AQM_DROP_REASONS.has(reason)) n += count;
   return n;
 }

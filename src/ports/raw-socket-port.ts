@@ -68,7 +68,7 @@ type Counters = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'lastCa
 export const COUNTER_KEYS = [
   'rxFrames', 'rxBytes', 'txFrames', 'txBytes', 'gsoSuperFrames', 'gsoSegments', 'checksumsCompleted', 'sctpChecksumsCompleted',
   'vlanTagsRestored', 'rxDropOversize', 'rxDropTruncated', 'rxDropRunt', 'rxDropBadGso', 'rxDropNoMemory',
-  'rxDropKernel', 'rxDropAqm', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',
+  'rxDropKernel', 'rxDropAqm', 'rxDropPathAqm', 'pathRttSamples', 'rxErrors', 'rxOwnSkipped', 'txDropQueueFull', 'txDropInvalid', 'txDropError',
   'txSuperFrames', 'txSuperSegments', 'txSuperRefused', 'callbackErrors',
 ] as const satisfies readonly (keyof Counters)[];
 

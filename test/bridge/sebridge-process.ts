@@ -27,6 +27,8 @@ export interface LinkArgs {
   tap?: string;
   tapBridge?: string;
   extra?: string[];
+  /** more environment for sebridge (e.g. SEBRIDGE_LAN_AQM) */
+  env?: Record<string, string>;
 }
 
 export interface Exit {
@@ -62,7 +64,7 @@ export class SebridgeProcess {
       if (args.tap) argv.push('--tap', args.tap);
       if (args.tapBridge) argv.push('--tap-bridge', args.tapBridge);
       argv.push(...(args.extra ?? []));
-      env = { ...process.env, [PASSWORD_ENV]: args.password };
+      env = { ...process.env, ...args.env, [PASSWORD_ENV]: args.password };
     }
     const { child, output } = lab.spawn(argv, { env });
     this.child = child;

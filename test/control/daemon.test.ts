@@ -125,5 +125,6 @@ test('SetConfig validates the whole document before anything changes', async (t)
 test("a bridge's drops for the health check leave out CoDel's (a signal to a busy LAN host, not a fault)", (t) => {
   t.is(faultDrops({ rxDropAqm: 900, rxDropKernel: 3, txDropQueueFull: 2 }), 5);
   t.is(faultDrops({ rxDropAqm: 900 }), 0);
+  t.is(faultDrops({ rxDropPathAqm: 70, rxDropAqm: 2 }), 0);
   t.is(faultDrops({}), 0);
 });

@@ -90,24 +90,28 @@ rootTest('SEBRIDGE_LAN_AQM=off: the same standing queue loses nothing to CoDel',
   t.true(s.rxFrames + s.rxDropKernel >= sent);
 });
 
-test('SEBRIDGE_LAN_AQM: codel (the default) or off; anything else refused with the variable named', (t) => {
-  t.deepEqual(lanAqm(undefined), { targetMs: 5, intervalMs: 100 });
-  t.deepEqual(lanAqm(''), { targetMs: 5, intervalMs: 100 });
-  t.deepEqual(lanAqm('codel'), { targetMs: 5, intervalMs: 100 });
+test('SEBRIDGE_LAN_AQM: codel (the default: buffer and path), buffer, or off; anything else refused with the variable named', (t) => {
+  const both = { targetMs: 5, intervalMs: 100, path: true };
+  t.deepEqual(lanAqm(undefined), both);
+  t.deepEqual(lanAqm(''), both);
+  t.deepEqual(lanAqm('codel'), both);
+  t.deepEqual(lanAqm('buffer'), { ...both, path: false });
   t.is(lanAqm('off'), null);
   const e = t.throws(() => lanAqm('fq_codel'), { instanceOf: ConfigError });
   t.is(e?.field, 'SEBRIDGE_LAN_AQM');
-  t.regex(e!.message, /codel, off.*"fq_codel"/);
+  t.regex(e!.message, /codel, buffer, off.*"fq_codel"/);
 });
 
 test('CoDel parameters out of range are refused with the field named, before anything is opened', (t) => {
-  t.deepEqual(aqmNativeOptions({ targetMs: 5, intervalMs: 100 }), { aqmTargetUs: 5000, aqmIntervalUs: 100_000 });
-  t.deepEqual(aqmNativeOptions(null), { aqmTargetUs: 0, aqmIntervalUs: 0 });
+  t.deepEqual(aqmNativeOptions({ targetMs: 5, intervalMs: 100 }), { aqmTargetUs: 5000, pathAqmTargetUs: 5000, aqmIntervalUs: 100_000 });
+  t.deepEqual(aqmNativeOptions({ targetMs: 5, intervalMs: 100, path: false }), { aqmTargetUs: 5000, pathAqmTargetUs: 0, aqmIntervalUs: 100_000 });
+  t.deepEqual(aqmNativeOptions(null), { aqmTargetUs: 0, pathAqmTargetUs: 0, aqmIntervalUs: 0 });
   for (const [aqm, field] of [
     [{ targetMs: 0, intervalMs: 100 }, 'aqm.targetMs'],
     [{ targetMs: Number.NaN, intervalMs: 100 }, 'aqm.targetMs'],
     [{ targetMs: 5, intervalMs: 4 }, 'aqm.intervalMs'],
     [{ targetMs: 5, intervalMs: 20_000 }, 'aqm.intervalMs'],
+    [{ targetMs: 5, intervalMs: 100, path: 'yes' as unknown as boolean }, 'aqm.path'],
   ] as const) {
     t.is(t.throws(() => aqmNativeOptions(aqm), { instanceOf: ConfigError })?.field, field);
     t.is(t.throws(() => RawSocketPort.open('sebn-no-such-if', { aqm }), { instanceOf: ConfigError })?.field, field);

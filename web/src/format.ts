@@ -134,6 +134,7 @@ export function parseFingerprint(input: string): string | null {
 /** A bridge port's drop counters (the API's DropList reasons) in words; an unknown reason is shown as it is. */
 const DROP_REASONS: Record<string, string> = {
   rxDropAqm: 'CoDel, LAN host slowed (normal under load)',
+  rxDropPathAqm: 'CoDel, queue beyond the bridge (normal under load)',
   rxDropKernel: 'receive buffer full',
   rxDropNoMemory: 'no receive buffer free',
   rxDropOversize: 'longer than 1600 bytes',

@@ -70,6 +70,7 @@ test('every drop counter a bridge port reports has words in the UI; an unknown r
   const keys = [...COUNTER_KEYS.filter((k) => /Drop/.test(k)), 'rxDropNoReceiver', 'txDropNoDevice'];
   for (const k of keys) t.not(dropReason(k), k, `${k} has no description`);
   t.regex(dropReason('rxDropAqm'), /normal under load/);
+  t.regex(dropReason('rxDropPathAqm'), /beyond the bridge/);
   t.is(dropReason('somethingNew'), 'somethingNew');
   t.is(dropReason('toString'), 'toString', 'not an inherited property');
 });

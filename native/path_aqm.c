@@ -12,6 +12,9 @@
 #define SAMPLE_TIMEOUT_NS 2000000000ull
 /* A slot whose flow sent nothing for this long may be taken by another flow. */
 #define IDLE_NS 5000000000ull
+/* ... and so may one that has had no answer through the bridge for this long since it took the slot: traffic
+ * between two LAN hosts, which the packet socket reads too (its ACKs never come from the tunnel). */
+#define UNANSWERED_NS 1000000000ull
 /* A delay estimate older than this counts as none (the flow's ACKs stopped coming). */
 #define STALE_NS 1000000000ull
 
@@ -109,6 +112,7 @@ static void flow_reset(seb_path_aqm *p, seb_path_flow *fl, const tcp_view *t, ui
   fl->snd_max = t->seq;
   fl->base = UINT64_MAX;
   fl->win_start = now;
+  fl->born = now;
   seb_codel_init(&fl->codel, p->target_ns, p->interval_ns);
 }
 
@@ -135,8 +139,9 @@ int seb_path_aqm_outbound(seb_path_aqm *p, uint64_t now, const uint8_t *frame, s
   }
   if (t.payload == 0 || (t.flags & TCP_FIN)) return 0;
   if (!mine) {
-    /* A flow in the slot that was active lately keeps it; the newcomer goes untimed (and is never dropped). */
-    if (fl->used && now - fl->last_seen < IDLE_NS) return 0;
+    /* A flow in the slot that was active lately and is answered through the bridge keeps it; the newcomer then
+     * goes untimed (and is never dropped). */
+    if (fl->used && now - fl->last_seen < IDLE_NS && (fl->base != UINT64_MAX || now - fl->born < UNANSWERED_NS)) return 0;
     flow_reset(p, fl, &t, now);
   }
   fl->last_seen = now;

@@ -22,7 +22,8 @@
  * another server) would then look like a standing queue: when a dropping state has dropped SEB_PATH_REBASE_DROPS
  * frames without the delay falling below the target once (~2 s), the base is taken anew from the next sample.
  *
- * Bounded: a fixed table of flows (direct-mapped, a newer flow replaces an idle or older one); no allocation. Pure:
+ * Bounded: a fixed table of flows, direct-mapped; a flow keeps its slot while it sends and is answered through the
+ * bridge (a flow between two LAN hosts, read too, never is, and gives way after a second). No allocation. Pure:
  * the caller passes the clock, a test can drive it with any timeline. Not thread-safe: both hooks must run on the
  * same thread (the event loop; the channel leaves it off when its reads run on the I/O thread).
  */
@@ -55,6 +56,7 @@ typedef struct seb_path_flow {
   uint64_t delay;     /* the latest sample minus the base */
   uint64_t last_sample;
   uint64_t last_seen;
+  uint64_t born;      /* when the flow took its slot */
   uint64_t win_start; /* frame counting per interval: is the flow a bulk sender? */
   uint32_t win_frames, prev_frames;
   seb_codel codel;

@@ -17,6 +17,7 @@ import type { ServerLan } from '../harness/server-lan.ts';
 import { runCommand } from '../harness/run-command.ts';
 import { inNs, Lab, pickLabSubnets, sh } from './lab.ts';
 import type { Ipv4Plan } from './lab.ts';
+import type { LinkArgs } from './sebridge-process.ts';
 
 /** Interface name inside each host namespace (their own namespaces: no clash possible). */
 export const HOST_DEV = 'lan0';
@@ -148,6 +149,11 @@ export async function buildE2e(): Promise<E2e> {
     await teardown().catch(() => undefined);
     throw e;
   }
+}
+
+/** `sebridge link` bridging rootDev (host A's side) into the lab's hub, with `more` (connections, environment). */
+export function bridgeLinkArgs(e2e: E2e, more: Pick<LinkArgs, 'extra' | 'env'> = {}): LinkArgs {
+  return { server: e2e.serverAddress, hub: e2e.hub, user: e2e.user, password: e2e.password, bridge: e2e.rootDev, ...more };
 }
 
 // --------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  */
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
-import { buildE2e, e2eMissing } from './e2e-topology.ts';
+import { bridgeLinkArgs, buildE2e, e2eMissing } from './e2e-topology.ts';
 import type { E2e } from './e2e-topology.ts';
 import { SebridgeProcess } from './sebridge-process.ts';
 import { iperfClient, startIperfServer } from './iperf.ts';
@@ -69,14 +69,7 @@ const mib = (kib: number) => (kib / 1024).toFixed(1);
 
 serial(`anonymous memory stays under ${PEAK_ANON_MIB} MiB through ${SECONDS} s of iperf3 each way`, async (t) => {
   const { nsA, b } = e2e;
-  const sebridge = new SebridgeProcess(e2e.lab, {
-    server: e2e.serverAddress,
-    hub: e2e.hub,
-    user: e2e.user,
-    password: e2e.password,
-    bridge: e2e.rootDev,
-    extra: ['--connections', '8'],
-  });
+  const sebridge = new SebridgeProcess(e2e.lab, bridgeLinkArgs(e2e, { extra: ['--connections', '8'] }));
   t.teardown(async () => {
     await sebridge.stop();
   });

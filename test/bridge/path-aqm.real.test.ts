@@ -13,7 +13,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { buildE2e, e2eMissing, HOST_DEV, ping } from './e2e-topology.ts';
+import { bridgeLinkArgs, buildE2e, e2eMissing, HOST_DEV, ping } from './e2e-topology.ts';
 import type { E2e } from './e2e-topology.ts';
 import { SebridgeProcess } from './sebridge-process.ts';
 import { iperfClient, startIperfServer } from './iperf.ts';
@@ -56,15 +56,7 @@ interface Outcome {
 
 /** 10 s of CUBIC upload from host A to host B through sebridge, with 100 pings during its second half. */
 async function upload(mode: string): Promise<Outcome> {
-  const sebridge = new SebridgeProcess(e2e.lab, {
-    server: e2e.serverAddress,
-    hub: e2e.hub,
-    user: e2e.user,
-    password: e2e.password,
-    bridge: e2e.rootDev,
-    extra: ['--connections', '8'],
-    env: { SEBRIDGE_LAN_AQM: mode },
-  });
+  const sebridge = new SebridgeProcess(e2e.lab, bridgeLinkArgs(e2e, { extra: ['--connections', '8'], env: { SEBRIDGE_LAN_AQM: mode } }));
   let mbps = NaN;
   let pingMs = NaN;
   try {

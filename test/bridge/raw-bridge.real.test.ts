@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { buildE2e, e2eMissing, expectPing, HOST_DEV } from './e2e-topology.ts';
+import { bridgeLinkArgs, buildE2e, e2eMissing, expectPing, HOST_DEV } from './e2e-topology.ts';
 import type { E2e } from './e2e-topology.ts';
 import { isMangledProbe, isProbe, startPeer, taggedUdp, tci } from './vlan-probe.ts';
 import { NODE, SebridgeProcess } from './sebridge-process.ts';
@@ -33,13 +33,7 @@ test.before(async () => {
   e2e = await buildE2e();
   featuresBefore = await offloadFeatures(e2e.rootDev);
   aMac = (await linkView(HOST_DEV, e2e.nsA)).mac;
-  sebridge = new SebridgeProcess(e2e.lab, {
-    server: e2e.serverAddress,
-    hub: e2e.hub,
-    user: e2e.user,
-    password: e2e.password,
-    bridge: e2e.rootDev,
-  });
+  sebridge = new SebridgeProcess(e2e.lab, bridgeLinkArgs(e2e));
   await sebridge.waitForLine(/state=online/, 30_000);
 });
 

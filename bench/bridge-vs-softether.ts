@@ -35,6 +35,8 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
                        (congctl: not limited to net.ipv4.tcp_allowed_congestion_control), e.g. cubic
   --uplink-rate RATE   what-if: a WAN-like bottleneck between the bridge and the server: tbf at RATE (tc syntax,
                        e.g. 100mbit) with a 5 ms queue on both ends of the uplink; where does the LAN's excess wait?
+  --far-lan-rate RATE  what-if: a slow remote LAN: tbf at RATE with a 300 ms queue on vpnserver's bridge interface
+                       toward host B, the narrowest point beyond the bridge; does anything keep that queue short?
   --iperf-rate RATE    what-if: iperf3 at a fixed offered load (its -b, e.g. 1500M): losses compared at equal load
   --bridge-cpu-quota PCT  what-if: both bridges get PCT % of one CPU (a CPU cgroup, enforced every 10 ms): a slower router
   --bridge-nice N      what-if: both bridges' threads at this nice level (-20..19)
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'far-lan-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     ...(values['host-tcp-cc'] ? { hostTcpCc: values['host-tcp-cc'] } : {}),
     ...(values['iperf-rate'] ? { iperfRate: values['iperf-rate'] } : {}),
     ...(values['uplink-rate'] ? { uplinkRate: values['uplink-rate'] } : {}),
+    ...(values['far-lan-rate'] ? { farLanRate: values['far-lan-rate'] } : {}),
     ...(values['bridge-cpu-quota'] !== undefined ? { bridgeCpuQuota: Number(values['bridge-cpu-quota']) } : {}),
     ...(values['server-drops'] ? { serverDrops: true } : {}),
     ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
@@ -118,7 +121,9 @@ async function main(): Promise<void> {
   if (values['lan-tso'] !== undefined && values['lan-tso'] !== 'off') fail(`--lan-tso: only "off" is a what-if (the LAN veth starts with TSO on), got "${values['lan-tso']}"`);
   if (settings.iperfRate && !/^\d+[KMG]?$/.test(settings.iperfRate)) fail(`--iperf-rate: "${settings.iperfRate}" is not a rate like 1500M`);
   if (settings.bridgeCpuQuota !== undefined && !(Number.isInteger(settings.bridgeCpuQuota) && settings.bridgeCpuQuota >= 5 && settings.bridgeCpuQuota <= 400)) fail(`--bridge-cpu-quota: "${values['bridge-cpu-quota']}" is not a whole percentage from 5 to 400`);
-  if (settings.uplinkRate && !/^\d+(\.\d+)?[kmg]bit$/.test(settings.uplinkRate)) fail(`--uplink-rate: "${settings.uplinkRate}" is not a rate like 100mbit`);
+  for (const [flag, rate] of [['--uplink-rate', settings.uplinkRate], ['--far-lan-rate', settings.farLanRate]] as const) {
+    if (rate && !/^\d+(\.\d+)?[kmg]bit$/.test(rate)) fail(`${flag}: "${rate}" is not a rate like 100mbit`);
+  }
   if (settings.hostTcpCc && !availableCongestionControls().includes(settings.hostTcpCc)) fail(`--host-tcp-cc: "${settings.hostTcpCc}" is not one of this kernel's ${availableCongestionControls().join(', ')}`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);

@@ -77,8 +77,8 @@ function routeCongestionControl(ns: string, dev: string, cc: string): void {
  * the server, is then the narrowest point, and what the LAN sends beyond it waits in (or is dropped by) the bridge.
  * The qdisc goes with the veth when the bridge side is torn down.
  */
-function uplinkBottleneck(ns: string, dev: string, rate: string): void {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', '5ms'], { encoding: 'utf8' });
+function uplinkBottleneck(ns: string, dev: string, rate: string, queue = '5ms'): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '64kb', 'latency', queue], { encoding: 'utf8' });
   if (r.status !== 0) throw new BenchError(`tbf ${rate} on ${dev} in ${ns}: ${r.stderr.trim()}`);
 }
 
@@ -146,6 +146,9 @@ export interface Settings {
   bridgeCpuQuota?: number;
   /** what-if: tbf at this rate (tc syntax, "100mbit") with a 5 ms queue on both ends of the uplink (a WAN link) */
   uplinkRate?: string;
+  /** what-if: tbf at this rate with a deep queue (300 ms) on vpnserver's bridge interface toward host B: a slow
+   *  remote LAN, the narrowest point beyond the bridge (for LAN→server) */
+  farLanRate?: string;
   /** sample vpnserver's drop points (packet socket, session counters) around every iperf3 run */
   serverDrops?: boolean;
   /** TSO and tx checksums off on the bridge's LAN veth before the bridge starts (--lan-tso off). */
@@ -391,6 +394,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       uplinkBottleneck(names.nsBridge, names.bridgeUp, settings.uplinkRate);
       uplinkBottleneck(server.netns, names.serverUp, settings.uplinkRate);
     }
+    if (settings.farLanRate) uplinkBottleneck(server.netns, names.serverLan, settings.farLanRate, '300ms');
     if (settings.hostTcpCc) {
       routeCongestionControl(names.nsA, names.hostA, settings.hostTcpCc);
       routeCongestionControl(names.nsB, names.hostB, settings.hostTcpCc);

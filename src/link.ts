@@ -6,7 +6,7 @@ import { RawSocketPort } from './ports/raw-socket-port.ts';
 import { TapPort } from './ports/tap-port.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { helperPolicy, lowerHelperThreads } from './ports/helper-threads.ts';
-import { lanAqm } from './ports/lan-aqm.ts';
+import { lanAqm, lanAqmNotes } from './ports/lan-aqm.ts';
 import { describePortDrops } from './ports/port-drops.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
@@ -55,8 +55,9 @@ export async function runLink(job: LinkJob): Promise<number> {
     throw new ConfigError('statusIntervalMs', `must be 0 (off) or a whole number of milliseconds from 100 to ${MAX_TIMER_MS}, got ${ms}`);
   }
   const helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY); // refused before anything starts
-  lanAqm(process.env.SEBRIDGE_LAN_AQM);
+  const aqm = lanAqm(process.env.SEBRIDGE_LAN_AQM);
   const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
+  for (const note of lanAqmNotes(aqm, process.env.SEBRIDGE_IO_THREAD)) line(note);
   const hub = new Hub();
   const local: Array<{ name: string; stats(): object; close(): void }> = [];
   try {

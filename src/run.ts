@@ -6,7 +6,7 @@ import { Daemon } from './control/daemon.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { helperPolicy, lowerHelperThreads, type HelperPolicy } from './ports/helper-threads.ts';
 import { ConfigError } from './session/options.ts';
-import { lanAqm } from './ports/lan-aqm.ts';
+import { lanAqm, lanAqmNotes } from './ports/lan-aqm.ts';
 import { embedded } from './embedded.ts';
 
 export const RUN_USAGE = `usage:
@@ -67,7 +67,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
   try {
     web = parseListen(values.web ?? '0.0.0.0:443', '--web');
     helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
-    lanAqm(process.env.SEBRIDGE_LAN_AQM); // the ports read it when they open: refused here, at start
+    // the ports read it when they open: refused here, at start
+    for (const note of lanAqmNotes(lanAqm(process.env.SEBRIDGE_LAN_AQM), process.env.SEBRIDGE_IO_THREAD)) process.stdout.write(`${note}\n`);
   } catch (e) {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;

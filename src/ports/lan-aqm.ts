@@ -59,3 +59,14 @@ export function aqmNativeOptions(aqm: AqmOptions | null): AqmNativeOptions {
   const targetUs = Math.round(targetMs * 1000);
   return { aqmTargetUs: targetUs, pathAqmTargetUs: aqm.path === false ? 0 : targetUs, aqmIntervalUs: Math.round(intervalMs * 1000) };
 }
+
+/**
+ * What the operator should know about this combination at start: the path CoDel's two hooks must run on one thread
+ * (native/path_aqm.h), so with the reads on the I/O thread (SEBRIDGE_IO_THREAD=rx) it stays off.
+ */
+export function lanAqmNotes(aqm: AqmOptions | null, ioThread: string | undefined): string[] {
+  if (aqm && aqm.path !== false && ioThread?.includes('rx')) {
+    return ['SEBRIDGE_LAN_AQM: CoDel on the path delay is off while SEBRIDGE_IO_THREAD reads on the I/O thread ("rx")'];
+  }
+  return [];
+}

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { RawSocketPort } from '../../src/ports/raw-socket-port.ts';
-import { aqmNativeOptions, CODEL_DEFAULTS, lanAqm } from '../../src/ports/lan-aqm.ts';
+import { aqmNativeOptions, CODEL_DEFAULTS, lanAqm, lanAqmNotes } from '../../src/ports/lan-aqm.ts';
 import type { AqmOptions } from '../../src/ports/lan-aqm.ts';
 import { ConfigError } from '../../src/session/config-error.ts';
 import { isRoot, vethWithPeer } from './netlab.ts';
@@ -100,6 +100,15 @@ test('SEBRIDGE_LAN_AQM: codel (the default: buffer and path), buffer, or off; an
   const e = t.throws(() => lanAqm('fq_codel'), { instanceOf: ConfigError });
   t.is(e?.field, 'SEBRIDGE_LAN_AQM');
   t.regex(e!.message, /codel, buffer, off.*"fq_codel"/);
+});
+
+test('the path CoDel is named as off when the reads run on the I/O thread, and only then', (t) => {
+  t.is(lanAqmNotes(lanAqm('codel'), 'rx,tx').length, 1);
+  t.regex(lanAqmNotes(lanAqm(undefined), 'rx')[0]!, /path delay is off/);
+  t.deepEqual(lanAqmNotes(lanAqm('codel'), 'tx'), []);
+  t.deepEqual(lanAqmNotes(lanAqm('codel'), undefined), []);
+  t.deepEqual(lanAqmNotes(lanAqm('buffer'), 'rx'), []);
+  t.deepEqual(lanAqmNotes(lanAqm('off'), 'rx'), []);
 });
 
 test('CoDel parameters out of range are refused with the field named, before anything is opened', (t) => {

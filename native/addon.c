@@ -74,14 +74,22 @@ static napi_value js_open_packet_socket(napi_env env, napi_callback_info info) {
                          (uint64_t)path_target_us * 1000, (uint64_t)aqm_interval_us * 1000);
 }
 
-/* openTap(name): { channel: FrameChannel, name: string } */
+/* openTap(name, { pathAqmTargetUs = 0, aqmIntervalUs = 100000 }): { channel: FrameChannel, name: string }.
+ * pathAqmTargetUs > 0 turns CoDel on the path's delay on (path_aqm.h). */
 static napi_value js_open_tap(napi_env env, napi_callback_info info) {
-  SEB_ARGS(1);
+  SEB_ARGS(2);
   char name[IFNAMSIZ];
+  uint32_t path_target_us = 0, aqm_interval_us = 100000;
   if (!seb_get_string(env, argv[0], name, sizeof name, "name")) return NULL;
+  if (!optional_u32(env, argv[1], "pathAqmTargetUs", &path_target_us) ||
+      !optional_u32(env, argv[1], "aqmIntervalUs", &aqm_interval_us))
+    return NULL;
+  if (path_target_us && (aqm_interval_us < path_target_us || aqm_interval_us > 10000000))
+    return seb_throw(env, "SEB_EARG", "aqmIntervalUs must be from the target to 10000000");
   int fd = seb_tap_open(name);
   if (fd < 0) return throw_rc(env, fd, "TUNSETIFF", name);
-  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0, 0, 0, 0);
+  napi_value ch = seb_channel_new(env, SEB_CHANNEL_TAP, fd, 0, 0, 0, (uint64_t)path_target_us * 1000,
+                                  (uint64_t)aqm_interval_us * 1000);
   if (!ch) return NULL;
   napi_value o;
   napi_create_object(env, &o);

@@ -304,6 +304,8 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
 
 static int read_tap_batch(seb_channel_io *io, const seb_sink *sink) {
   uint8_t *buf = io->rx_mem + SEB_RX_HEADROOM;
+  seb_path_aqm *path = io->rx_on_loop && io->path && io->path->target_ns ? io->path : NULL;
+  uint64_t mono_now = path ? now_ns() : 0;
   for (int i = 0; i < SEB_RX_BATCH; i++) {
     ssize_t r = read(io->fd, buf, SEB_RX_SLOT_DATA);
     if (r < 0) {
@@ -314,6 +316,10 @@ static int read_tap_batch(seb_channel_io *io, const seb_sink *sink) {
       return 0;
     }
     if (r == 0) return 0;
+    if (path && seb_path_aqm_outbound(path, mono_now, buf, (size_t)r)) {
+      io->st.rx_drop_path_aqm++;
+      continue;
+    }
     seb_rx_process(buf, (size_t)r, NULL, NULL, sink, &io->st.rx);
   }
   return 1;

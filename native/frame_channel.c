@@ -497,7 +497,7 @@ napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing,
   ch->io.tx_gso = kind == SEB_CHANNEL_PACKET && tx_super_frames;
   /* CoDel needs the arrival stamps only a packet socket gives (seb_packet_opts.timestamps). */
   seb_codel_init(&ch->io.aqm, kind == SEB_CHANNEL_PACKET ? aqm_target_ns : 0, aqm_interval_ns);
-  if (rc == 0 && kind == SEB_CHANNEL_PACKET && path_target_ns) {
+  if (rc == 0 && path_target_ns) { /* needs no stamps: packet sockets and taps alike */
     ch->io.path = malloc(sizeof *ch->io.path);
     if (ch->io.path) seb_path_aqm_init(ch->io.path, path_target_ns, aqm_interval_ns);
     else rc = -ENOMEM;

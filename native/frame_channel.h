@@ -20,7 +20,8 @@
 
 napi_status seb_channel_define(napi_env env, napi_value *ctor);
 /* Wraps fd (ownership passes to the channel, also on failure) in a new FrameChannel object. Targets of 0 leave the
- * receive-buffer CoDel (codel.h) and the path CoDel (path_aqm.h) off; both are for packet sockets only. */
+ * receive-buffer CoDel (codel.h, packet sockets only: it needs their arrival stamps) and the path CoDel (path_aqm.h)
+ * off. */
 napi_value seb_channel_new(napi_env env, int kind, int fd, int ignores_outgoing, int tx_super_frames,
                            uint64_t aqm_target_ns, uint64_t path_target_ns, uint64_t aqm_interval_ns);
 

@@ -137,7 +137,8 @@ export interface NativeAddon {
       aqmIntervalUs?: number;
     },
   ): NativeFrameChannel;
-  openTap(name: string): { channel: NativeFrameChannel; name: string };
+  /** pathAqmTargetUs > 0: CoDel on the path's delay (native/path_aqm.h), with aqmIntervalUs (default 100 000). */
+  openTap(name: string, opts?: { pathAqmTargetUs?: number; aqmIntervalUs?: number }): { channel: NativeFrameChannel; name: string };
   openLinkMonitor(onEvents: (events: NativeLinkEvent[]) => void): NativeLinkMonitor;
   /** null when no interface has that name. */
   ifInfo(name: string): NativeIfInfo | null;

@@ -8,6 +8,8 @@
 import type { FrameReceiver, Port } from './port.ts';
 import { loadNative, portError, PortError, startFrames } from './native.ts';
 import type { NativeAddon, NativeChannelStats, NativeFrameChannel } from './native.ts';
+import { aqmNativeOptions, lanAqm } from './lan-aqm.ts';
+import type { AqmOptions } from './lan-aqm.ts';
 
 export interface TapPortOptions {
   /** Interface name (at most 15 bytes); may contain %d for the kernel to number it. */
@@ -16,6 +18,11 @@ export interface TapPortOptions {
   mtu?: number;
   /** Name of an existing Linux bridge to join. */
   bridge?: string;
+  /**
+   * CoDel on the path's delay of the TCP flows read from the TAP (src/ports/lan-aqm.ts; a TAP has no arrival stamps,
+   * so no receive-buffer CoDel); null: none. Default: what SEBRIDGE_LAN_AQM says.
+   */
+  aqm?: AqmOptions | null;
 }
 
 export type TapPortStats = Omit<NativeChannelStats, 'lastRxError' | 'lastTxError' | 'kernelIgnoresOwn'> & {
@@ -45,9 +52,10 @@ export class TapPort implements Port {
     if (opts.mac && (opts.mac.length !== 6 || (opts.mac[0] & 1) !== 0)) {
       throw new PortError('mac must be 6 bytes and unicast', 'SEB_EARG');
     }
+    const { pathAqmTargetUs, aqmIntervalUs } = aqmNativeOptions(opts.aqm === undefined ? lanAqm(process.env.SEBRIDGE_LAN_AQM) : opts.aqm);
     let opened: { channel: NativeFrameChannel; name: string };
     try {
-      opened = native.openTap(opts.name);
+      opened = native.openTap(opts.name, { pathAqmTargetUs, aqmIntervalUs });
     } catch (err) {
       throw portError(`TapPort.create(${opts.name})`, err);
     }

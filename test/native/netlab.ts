@@ -239,6 +239,14 @@ export class Peer {
     return done;
   }
 
+  /** Like pace, but the 32-bit big-endian number at byte `offset` of the frame grows by `step` per frame (a TCP
+   *  sequence number: a flow of new data). */
+  paceSeq(frame: Buffer, count: number, rate: number, offset: number, step: number): Promise<number> {
+    const done = new Promise<number>((resolve) => this.#paced.push(resolve));
+    this.#child.stdin.write(`paceseq ${count} ${rate} ${frame.toString('hex')} ${offset} ${step}\n`);
+    return done;
+  }
+
   /** Wait until some received frame satisfies pred (or time out). */
   async waitFor(pred: (f: PeerFrame) => boolean, timeoutMs = 3000): Promise<PeerFrame> {
     const deadline = Date.now() + timeoutMs;

@@ -4,6 +4,7 @@ network namespace with `ip netns exec`). Protocol on stdin/stdout, one line each
   in:  "send <hex>"            transmit a frame
        "burst <n> <hex>"       transmit the frame n times back to back (frames that reach the reader together)
        "pace <n> <rate> <hex>" transmit the frame n times at <rate> frames per second, then say "paced <sent>"
+       "paceseq <n> <rate> <hex> <off> <step>"  the same, the 32-bit number at byte <off> growing by <step> each time
   out: "ready"                 socket is bound
        "rx <hex> <tci|->"      a received frame (not our own), with the VLAN tag the kernel stripped, if any
 Written in Python on purpose: the peer must not share code with what it checks."""
@@ -74,6 +75,23 @@ for line in sys.stdin:
                 pass
             try:
                 s.send(frame)
+                sent += 1
+            except OSError:
+                pass
+        say("paced %d" % sent)
+    elif len(parts) == 6 and parts[0] == "paceseq":
+        # like pace, but the 32-bit big-endian number at byte `off` grows by `step` per frame (a TCP sequence number)
+        frame = bytearray(binascii.unhexlify(parts[3]))
+        n, rate, off, step = int(parts[1]), float(parts[2]), int(parts[4]), int(parts[5])
+        first = struct.unpack_from(">I", frame, off)[0]
+        start, sent = time.monotonic(), 0
+        for i in range(n):
+            due = start + i / rate
+            while time.monotonic() < due:
+                pass
+            struct.pack_into(">I", frame, off, (first + i * step) & 0xFFFFFFFF)
+            try:
+                s.send(bytes(frame))
                 sent += 1
             except OSError:
                 pass

@@ -278,6 +278,17 @@ export function vethLab(t: { teardown(fn: () => void): void }): { lab: NetLab; n
   return { lab, ns, outer, inner };
 }
 
+/** vethLab with `outer` in a Linux bridge of the test's own (up), for a TAP port to join. */
+export function bridgedVethLab(t: { teardown(fn: () => void): void }): { lab: NetLab; ns: string; outer: string; inner: string; bridge: string } {
+  const v = vethLab(t);
+  const bridge = v.lab.name('br');
+  ip('link', 'add', bridge, 'type', 'bridge');
+  v.lab.trackLink(bridge);
+  ip('link', 'set', v.outer, 'master', bridge);
+  ip('link', 'set', bridge, 'up');
+  return { ...v, bridge };
+}
+
 /** vethLab plus the Python peer on the inner end. */
 export async function vethWithPeer(t: { teardown(fn: () => void): void }): Promise<{ lab: NetLab; ns: string; outer: string; inner: string; peer: Peer }> {
   const v = vethLab(t);

@@ -7,7 +7,7 @@ import type { ExecutionContext } from 'ava';
 import { TapPort } from '../../src/ports/tap-port.ts';
 import type { AqmOptions } from '../../src/ports/lan-aqm.ts';
 import { eth, ipv4Header, mac } from './frames.ts';
-import { ip, isRoot, NetLab, sleep } from './netlab.ts';
+import { bridgedVethLab, isRoot, sleep } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/tap-path-aqm.test.ts: needs root (TAP devices, bridges)');
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
@@ -32,17 +32,7 @@ function tcp(src: Buffer, dst: Buffer, srcIp: string, dstIp: string, sport: numb
 
 /** 1 500 segments at 1 000/s through the TAP; B answers every second one after 1 ms, from 0.4 s on after 25 ms. */
 async function flow(t: ExecutionContext, aqm: AqmOptions | null) {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const bridge = lab.name('br');
-  ip('link', 'add', bridge, 'type', 'bridge');
-  lab.trackLink(bridge);
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
-  ip('link', 'set', outer, 'master', bridge);
-  ip('link', 'set', bridge, 'up');
+  const { lab, ns, inner, bridge } = bridgedVethLab(t);
   const tapName = lab.name('t');
   const tap = TapPort.create({ name: tapName, bridge, aqm });
   t.teardown(() => tap.close());

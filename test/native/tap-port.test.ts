@@ -6,7 +6,7 @@ import { TapPort } from '../../src/ports/tap-port.ts';
 import { keepFrame } from '../../src/ports/port.ts';
 import { loadNative } from '../../src/ports/native.ts';
 import { arpRequest, mac, udp4Frame } from './frames.ts';
-import { ip, isRoot, NetLab, sleep, until } from './netlab.ts';
+import { bridgedVethLab, ip, isRoot, NetLab, sleep, until } from './netlab.ts';
 
 if (!isRoot) console.warn('SKIPPING test/native/tap-port.test.ts: needs root (TAP devices, bridges)');
 const rootTest = (title: string, fn: (t: ExecutionContext) => void | Promise<void>) =>
@@ -17,17 +17,7 @@ const TAP_MAC = mac('02:5e:b0:00:01:02');
 const APPLIANCE = mac('02:5e:b0:00:01:03'); // a station "behind" the TAP, i.e. one our program speaks for
 
 rootTest('TAP with MAC/MTU in a bridge: frames both ways, removed on close', async (t) => {
-  const lab = new NetLab();
-  t.teardown(() => lab.cleanup());
-  const ns = lab.addNamespace('n');
-  const bridge = lab.name('br');
-  ip('link', 'add', bridge, 'type', 'bridge');
-  lab.trackLink(bridge);
-  const outer = lab.name('o');
-  const inner = lab.name('i');
-  lab.addVeth(outer, ns, inner);
-  ip('link', 'set', outer, 'master', bridge);
-  ip('link', 'set', bridge, 'up');
+  const { lab, ns, inner, bridge } = bridgedVethLab(t);
 
   const tapName = lab.name('t');
   const tap = TapPort.create({ name: tapName, mac: TAP_MAC, mtu: 1400, bridge });

@@ -20,12 +20,6 @@
 #define RX_LINGER_NS 300000
 #define RX_LINGER_MIN_BYTES (8 * 1024)
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Written in front of every transmitted frame on a packet socket: PACKET_VNET_HDR applies to both directions. */
 static const struct virtio_net_hdr zero_vh;
 
@@ -88,7 +82,7 @@ static void push_current(seb_channel_io *io) {
   io->cur = -1;
   io->urgent = 0;
   io->scanned = 0;
-  io->last_push_ns = now_ns();
+  io->last_push_ns = seb_mono_ns();
   __atomic_store_n(&io->holding, 0, __ATOMIC_SEQ_CST);
   notify_js(io);
 }
@@ -97,7 +91,7 @@ static void push_current(seb_channel_io *io) {
 static uint64_t linger_left(seb_channel_io *io) {
   const seb_arena *a = &io->arenas[io->cur];
   if (io->urgent || io->last_push_bytes < RX_LINGER_MIN_BYTES || a->used >= a->cap / 4 * 3) return 0;
-  uint64_t since = now_ns() - io->last_push_ns;
+  uint64_t since = seb_mono_ns() - io->last_push_ns;
   return since < RX_LINGER_NS ? RX_LINGER_NS - since : 0;
 }
 
@@ -242,7 +236,7 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
    * throttled bridge: 8-25 ms average wait, the buffer emptied only 10-40 times a second, CoDel on each frame's own
    * wait dropped 3 frames in 8 s; bench/README.md, "CoDel at the LAN input"). */
   int aqm = io->aqm.target_ns != 0;
-  seb_path_aqm *path = io->rx_on_loop && io->path && io->path->target_ns ? io->path : NULL;
+  seb_path_aqm *path = seb_io_path(io);
   uint64_t head_sojourn = 0;
   int head_known = 0;
   uint64_t real_now = 0, mono_now = 0;
@@ -251,7 +245,7 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
     clock_gettime(CLOCK_REALTIME, &rt); /* the clock of the kernel's stamps */
     real_now = timespec_ns(&rt);
   }
-  if (aqm || path) mono_now = now_ns(); /* CoDel's own timeline: steady */
+  if (aqm || path) mono_now = seb_mono_ns(); /* CoDel's own timeline: steady */
   for (int i = 0; i < n; i++) {
     struct msghdr *m = &io->rx_msgs[i].msg_hdr;
     if (io->rx_addr[i].sll_pkttype == PACKET_OUTGOING) {
@@ -304,8 +298,8 @@ static int read_packet_batch(seb_channel_io *io, const seb_sink *sink) {
 
 static int read_tap_batch(seb_channel_io *io, const seb_sink *sink) {
   uint8_t *buf = io->rx_mem + SEB_RX_HEADROOM;
-  seb_path_aqm *path = io->rx_on_loop && io->path && io->path->target_ns ? io->path : NULL;
-  uint64_t mono_now = path ? now_ns() : 0;
+  seb_path_aqm *path = seb_io_path(io);
+  uint64_t mono_now = path ? seb_mono_ns() : 0;
   for (int i = 0; i < SEB_RX_BATCH; i++) {
     ssize_t r = read(io->fd, buf, SEB_RX_SLOT_DATA);
     if (r < 0) {

@@ -129,6 +129,17 @@ typedef struct seb_channel_io {
   struct mmsghdr rx_msgs[SEB_RX_BATCH];
 } seb_channel_io;
 
+/* CLOCK_MONOTONIC in ns: the timeline of the linger and of both CoDels. */
+static inline uint64_t seb_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The path CoDel if it runs (allocated, and the reads are on the JS thread, where its write hook runs too), or NULL:
+ * what the read paths, the JS thread's writes and its stats ask. */
+static inline seb_path_aqm *seb_io_path(seb_channel_io *io) { return io->rx_on_loop ? io->path : NULL; }
+
 /* Allocates the thread's buffers, arenas and the wake eventfd. 0 or -errno. */
 int seb_io_init(seb_channel_io *io, int kind, int fd);
 /* Starts the thread (it only writes until rx_enabled is set, with `notify` ready). 0 or -errno. */

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -341,13 +340,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   size_t inline_bytes = 0;
   /* The path CoDel's inbound hook (ACKs from far hosts end its round-trip samples) runs here, on the thread that
    * also runs its outbound hook (the reads): only while the reads are on this thread. */
-  seb_path_aqm *path = ch->io.rx_on_loop && ch->io.path ? ch->io.path : NULL;
-  uint64_t path_now = 0;
-  if (path) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    path_now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-  }
+  seb_path_aqm *path = seb_io_path(&ch->io);
+  uint64_t path_now = path ? seb_mono_ns() : 0;
   unsigned k = 0;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
@@ -421,7 +415,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   seb_set_u64(env, o, "rxDropAqm", s.rx_drop_aqm);
   seb_set_u64(env, o, "rxDropPathAqm", s.rx_drop_path_aqm);
   /* read here, on the thread that writes it (the path CoDel runs only while the reads are on this thread) */
-  seb_set_u64(env, o, "pathRttSamples", ch->io.path && ch->io.rx_on_loop ? ch->io.path->samples : 0);
+  seb_set_u64(env, o, "pathRttSamples", seb_io_path(&ch->io) ? seb_io_path(&ch->io)->samples : 0);
   seb_set_u64(env, o, "txDropQueueFull", ch->tx_drop_queue_full);
   seb_set_u64(env, o, "txDropInvalid", ch->tx_drop_invalid);
   seb_set_u64(env, o, "txDropError", s.tx.drop_error + ch->tx_js.drop_error);

@@ -131,14 +131,14 @@ const seb_path_flow *seb_path_aqm_lookup(const seb_path_aqm *p, const uint8_t *f
 int seb_path_aqm_outbound(seb_path_aqm *p, uint64_t now, const uint8_t *frame, size_t len) {
   tcp_view t;
   if (p->target_ns == 0 || !parse_tcp(frame, len, &t)) return 0;
-  seb_path_flow *fl = &p->flow[flow_hash(t.v6, t.src, t.dst, t.sport, t.dport) & (SEB_PATH_FLOWS - 1)];
-  int mine = flow_is(fl, t.v6, t.src, t.dst, t.sport, t.dport);
   if (t.flags & (TCP_SYN | TCP_RST)) {
-    if (mine) fl->used = 0; /* a new connection on the same ports starts from nothing */
+    seb_path_flow *old = find(p, t.v6, t.src, t.dst, t.sport, t.dport);
+    if (old) old->used = 0; /* a new connection on the same ports starts from nothing */
     return 0;
   }
-  if (t.payload == 0 || (t.flags & TCP_FIN)) return 0;
-  if (!mine) {
+  if (t.payload == 0 || (t.flags & TCP_FIN)) return 0; /* pure ACKs (half of what a download sends) end here */
+  seb_path_flow *fl = &p->flow[flow_hash(t.v6, t.src, t.dst, t.sport, t.dport) & (SEB_PATH_FLOWS - 1)];
+  if (!flow_is(fl, t.v6, t.src, t.dst, t.sport, t.dport)) {
     /* A flow in the slot that was active lately and is answered through the bridge keeps it; the newcomer then
      * goes untimed (and is never dropped). */
     if (fl->used && now - fl->last_seen < IDLE_NS && (fl->base != UINT64_MAX || now - fl->born < UNANSWERED_NS)) return 0;

@@ -1,13 +1,15 @@
 /**
- * Active queue management on what a packet-socket port reads from the LAN, in the addon, two parts:
+ * Active queue management on what a port reads from the LAN, in the addon, two parts:
  *
- * - CoDel (RFC 8289) on the frames' wait in the port's receive buffer (native/codel.h). A LAN host's TCP that backs
- *   off only on loss (CUBIC, the Linux and Windows default) otherwise fills the port's 4 MiB receive buffer whenever
- *   the bridge is the bottleneck (bench/README.md, "CoDel at the LAN input").
- * - CoDel on the path's delay (native/path_aqm.h): the same control law on the round trip of each LAN host's TCP
- *   flow beyond the bridge, for a queue that stands further on (the stock server's hub queue toward its LAN, a slow
- *   remote side), which the bridge cannot see in any buffer of its own: 12-15 ms of ping under load through the
- *   server on the test machine with CUBIC hosts (bench/README.md, "CoDel on the path's delay").
+ * - CoDel (RFC 8289) on the frames' wait in a packet-socket port's receive buffer (native/codel.h; a TAP has no
+ *   arrival stamps). A LAN host's TCP that backs off only on loss (CUBIC, the Linux and Windows default) otherwise
+ *   fills the port's 4 MiB receive buffer whenever the bridge is the bottleneck (bench/README.md, "CoDel at the LAN
+ *   input").
+ * - CoDel on the path's delay (native/path_aqm.h; packet-socket and TAP ports): the same control law on the round
+ *   trip of each LAN host's TCP flow beyond the bridge, for a queue that stands further on (the stock server's hub
+ *   queue toward its LAN, a slow remote side), which the bridge cannot see in any buffer of its own: 12-15 ms of
+ *   ping under load through the server on the test machine with CUBIC hosts (bench/README.md, "CoDel on the path's
+ *   delay").
  *
  * `SEBRIDGE_LAN_AQM`: `codel` (both, the default), `buffer` (only the receive buffer's), `off`; anything else is
  * refused.

@@ -45,6 +45,8 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --server-drops       sample vpnserver's drop points around every iperf3 run (docs/server-send-path.md)
   --lan-tso off        what-if: TSO and transmit checksums off on the bridge's LAN veth before the bridge starts (a
                        NIC without them: the kernel cuts sebridge's super-frames in software, host A gets wire frames)
+  --bridge-no-aes      what-if: both bridges' OpenSSL without the CPU's AES instructions (OPENSSL_ia32cap), like a
+                       Raspberry Pi 4's Cortex-A72; the server keeps them
   --host-gro           what-if: host A's veth receives with GRO, as a real host's NIC driver does (it then merges the
                        stock bridge's segments too)
   --json               machine-readable output on stdout (progress goes to stderr either way)
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'far-lan-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'far-lan-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, 'bridge-no-aes': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
     ...(values['server-drops'] ? { serverDrops: true } : {}),
     ...(values['lan-tso'] !== undefined ? { lanTsoOff: values['lan-tso'] === 'off' } : {}),
     ...(values['host-gro'] ? { hostGro: true } : {}),
+    ...(values['bridge-no-aes'] ? { bridgeNoAes: true } : {}),
     ...(values.capture ? { captureDir: resolve(values.capture) } : {}),
     ...(values.perf ? { perfDir: resolve(values.perf) } : {}),
     ...(values['bridge-nice'] !== undefined ? { bridgeNice: niceLevel(values['bridge-nice']) } : {}),
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
   if (settings.hostTcpCc && !availableCongestionControls().includes(settings.hostTcpCc)) fail(`--host-tcp-cc: "${settings.hostTcpCc}" is not one of this kernel's ${availableCongestionControls().join(', ')}`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
   if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);
+  if (settings.bridgeNoAes && process.arch !== 'x64') fail('--bridge-no-aes: OPENSSL_ia32cap exists only on x86-64');
   if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);
   for (const f of settings.sebridgeNodeFlags) if (!f.startsWith('--')) fail(`--sebridge-node-flags: "${f}" is not a node option`);
   const modeIds = parseList(fail, '--modes', values.modes, MODES.map((m) => m.id));

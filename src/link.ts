@@ -7,6 +7,7 @@ import { TapPort } from './ports/tap-port.ts';
 import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { helperPolicy, lowerHelperThreads } from './ports/helper-threads.ts';
 import { lanAqm, lanAqmNotes } from './ports/lan-aqm.ts';
+import { describeTlsCipherChoice, processTlsCipherChoice } from './session/tls-cipher.ts';
 import { describePortDrops } from './ports/port-drops.ts';
 import { writeTrustFile } from './session/trust-file.ts';
 import type { CertificateTrustedEvent } from './session/trust.ts';
@@ -58,6 +59,8 @@ export async function runLink(job: LinkJob): Promise<number> {
   const aqm = lanAqm(process.env.SEBRIDGE_LAN_AQM);
   const line = (text: string) => process.stdout.write(`${new Date().toISOString()} ${text}\n`);
   for (const note of lanAqmNotes(aqm, process.env.SEBRIDGE_IO_THREAD)) line(note);
+  const tlsChoice = processTlsCipherChoice(); // an unknown SEBRIDGE_TLS_CIPHER is refused before anything starts
+  if (job.options.encrypt) line(describeTlsCipherChoice(tlsChoice));
   const hub = new Hub();
   const local: Array<{ name: string; stats(): object; close(): void }> = [];
   try {

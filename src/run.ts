@@ -7,6 +7,7 @@ import { startHeapTrimmer } from './ports/heap-trim.ts';
 import { helperPolicy, lowerHelperThreads, type HelperPolicy } from './ports/helper-threads.ts';
 import { ConfigError } from './session/options.ts';
 import { lanAqm, lanAqmNotes } from './ports/lan-aqm.ts';
+import { describeTlsCipherChoice, processTlsCipherChoice } from './session/tls-cipher.ts';
 import { embedded } from './embedded.ts';
 
 export const RUN_USAGE = `usage:
@@ -69,6 +70,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
     helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
     // the ports read it when they open: refused here, at start
     for (const note of lanAqmNotes(lanAqm(process.env.SEBRIDGE_LAN_AQM), process.env.SEBRIDGE_IO_THREAD)) process.stdout.write(`${note}\n`);
+    // the cascades read it when they connect: refused (and, for auto, measured) here, at start
+    process.stdout.write(`${describeTlsCipherChoice(processTlsCipherChoice())}\n`);
   } catch (e) {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;

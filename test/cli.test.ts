@@ -41,11 +41,16 @@ for (const [args, message] of bad) {
   });
 }
 
-test('a bad SEBRIDGE_LAN_AQM is refused at start by run and link, with the variable named', (t) => {
-  const link = ['link', '--server', '127.0.0.1:1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous'];
-  for (const args of [['run'], link]) {
-    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SEBRIDGE_LAN_AQM: 'fq' } });
-    t.is(r.status, 2, `${args[0]}: ${r.stderr}`);
-    t.regex(r.stderr, /SEBRIDGE_LAN_AQM: must be one of codel, buffer, off, got "fq"/);
-  }
-});
+for (const [name, value, message] of [
+  ['SEBRIDGE_LAN_AQM', 'fq', /SEBRIDGE_LAN_AQM: must be one of codel, buffer, off, got "fq"/],
+  ['SEBRIDGE_TLS_CIPHER', 'aes', /SEBRIDGE_TLS_CIPHER: must be one of auto, server, chacha20, got "aes"/],
+] as const) {
+  test(`a bad ${name} is refused at start by run and link, with the variable named`, (t) => {
+    const link = ['link', '--server', '127.0.0.1:1', '--hub', 'H', '--user', 'u', '--auth', 'anonymous'];
+    for (const args of [['run'], link]) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, [name]: value } });
+      t.is(r.status, 2, `${args[0]}: ${r.stderr}`);
+      t.regex(r.stderr, message);
+    }
+  });
+}

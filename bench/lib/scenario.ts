@@ -159,7 +159,16 @@ export interface Settings {
   captureDir?: string;
   /** what-if: 3 s of system-wide `perf record` (all CPUs, 999 Hz, no call graphs) in every iperf3 run, into this directory */
   perfDir?: string;
+  /** what-if: both bridges' OpenSSL without the CPU's AES and carry-less multiply instructions (a router CPU
+   *  without them, like the Raspberry Pi 4's); the server keeps them (it is another machine) */
+  bridgeNoAes?: boolean;
 }
+
+/**
+ * OPENSSL_ia32cap that hides AES-NI (bit 57) and PCLMULQDQ (bit 33) of the CPUID words OpenSSL reads: it then runs
+ * AES-GCM in plain software. Node's bundled OpenSSL and Debian's libssl both honour it.
+ */
+export const NO_AES_IA32CAP = '~0x200000200000000';
 
 export interface DirectionResult {
   mbps: number;
@@ -404,9 +413,9 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     if (custom) {
       bridge = await custom.start(bridgeTarget);
     } else if (kind === 'sebridge') {
-      bridge = startSebridge({ netns: names.nsBridge, lan: names.bridgeLan, target: bridgeTarget, mode, nodeFlags: settings.sebridgeNodeFlags, ...(settings.sebridgeCli ? { cli: settings.sebridgeCli } : {}), ...(profileDir ? { cpuProfileDir: profileDir } : {}) });
+      bridge = startSebridge({ netns: names.nsBridge, lan: names.bridgeLan, target: bridgeTarget, mode, nodeFlags: settings.sebridgeNodeFlags, ...(settings.bridgeNoAes ? { env: { OPENSSL_ia32cap: NO_AES_IA32CAP } } : {}), ...(settings.sebridgeCli ? { cli: settings.sebridgeCli } : {}), ...(profileDir ? { cpuProfileDir: profileDir } : {}) });
     } else {
-      stock = await startSoftEtherBridge({ netns: names.nsBridge, lan: names.bridgeLan, dir: join(names.dir, `vpnbridge-${mode.id}-${run}`), target: bridgeTarget, mode });
+      stock = await startSoftEtherBridge({ netns: names.nsBridge, lan: names.bridgeLan, dir: join(names.dir, `vpnbridge-${mode.id}-${run}`), target: bridgeTarget, mode, ...(settings.bridgeNoAes ? { env: { OPENSSL_ia32cap: NO_AES_IA32CAP } } : {}) });
       bridge = stock.process;
     }
     if (settings.bridgeCpus) pinThreads(bridge.pid, settings.bridgeCpus);

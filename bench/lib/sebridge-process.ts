@@ -26,6 +26,8 @@ export interface SebridgeRun {
   nodeFlags?: string[];
   /** entry script instead of bin/sebridge.js */
   cli?: string;
+  /** extra environment variables (what-ifs) */
+  env?: Record<string, string>;
 }
 
 /**
@@ -53,7 +55,7 @@ export function startSebridge(run: SebridgeRun): LongChild {
     // The stock cascade needs QoS off for a single connection; do the same here so both carry one TCP stream.
     ...(mode.connections === 1 ? ['--no-qos'] : []),
   ];
-  return new LongChild(argv, { ...process.env, [PASSWORD_ENV]: target.password });
+  return new LongChild(argv, { ...process.env, ...run.env, [PASSWORD_ENV]: target.password });
 }
 
 export function isSebridge(pid: number): boolean {

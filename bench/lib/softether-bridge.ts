@@ -20,6 +20,8 @@ export interface SoftEtherBridgeRun {
   dir: string;
   target: CascadeTarget;
   mode: Mode;
+  /** extra environment variables for vpnbridge (what-ifs) */
+  env?: Record<string, string>;
 }
 
 export interface SoftEtherBridge {
@@ -37,7 +39,7 @@ export interface SoftEtherBridge {
 export async function startSoftEtherBridge(run: SoftEtherBridgeRun): Promise<SoftEtherBridge> {
   mkdirSync(run.dir, { mode: 0o700 });
   for (const d of SERVER_DIRS) mkdirSync(join(run.dir, d), { mode: 0o700 });
-  const proc = new LongChild(jailedArgv(run.netns, run.dir, [VPNBRIDGE, 'start', '--foreground']));
+  const proc = new LongChild(jailedArgv(run.netns, run.dir, [VPNBRIDGE, 'start', '--foreground']), run.env ? { ...process.env, ...run.env } : undefined);
   try {
     await proc.waitOutput(/TCP Listener \(port 5555\) has started/, 20_000, 'vpnbridge listening');
     if (readlinkSync(`/proc/${proc.pid}/exe`) !== VPNBRIDGE) throw new BenchError(`PID ${proc.pid} is not vpnbridge`);

@@ -17,6 +17,8 @@ import { CertificateChangedError, CertificateUntrustedError, checkServerCertific
 import type { CertificateTrustedEvent, TrustMode } from './trust.ts';
 import { ProxyError } from './proxy/proxy-error.ts';
 import { describeProxy } from './proxy/proxy-options.ts';
+import { processTlsCipherChoice } from './tls-cipher.ts';
+import type { TlsCipherOffer } from './tls-cipher.ts';
 
 const MAX_FRAME = 1600;
 /** Local send queue bounds (the stock session's: 1024 blocks / 2.56 MB, docs/protocol-notes.md §7.4). */
@@ -53,6 +55,8 @@ export class Cascade extends EventEmitter implements Port {
   #counters = emptyCounters();
   #hello: Hello | null = null;
   #tls: TlsFacts | null = null;
+  /** Set once the server has refused ChaCha20-Poly1305 alone: from then on this cascade offers the usual list. */
+  #chachaRefused = false;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
@@ -314,20 +318,32 @@ export class Cascade extends EventEmitter implements Port {
     }
   }
 
+  /** What this cascade's connections offer: its option, else the process's choice, unless the server refused it. */
+  #cipherOffer(): TlsCipherOffer {
+    if (this.#chachaRefused) return 'server';
+    return this.options.tlsCipher ?? processTlsCipherChoice().offer;
+  }
+
   /** Logs in on a first connection; resolves, once the session runs, with a promise of the session's end. */
   async #connectOnce(): Promise<{ ended: Promise<Error> }> {
     const o = this.options;
     const via = o.proxy.type === 'direct' ? '' : ` through ${describeProxy(o.proxy)}`;
     this.#log(`connecting to ${o.host}:${o.port}${via} hub ${o.hub} as ${o.username}`);
+    const offer = this.#cipherOffer();
     const transport = await openTransport({
       host: o.host,
       port: o.port,
       timeoutMs: o.handshakeTimeoutMs,
       detachable: !o.encrypt,
       proxy: o.proxy,
+      offer,
       ...(o.caCertsPem ? { ca: o.caCertsPem } : {}),
       ...(this.#abort ? { signal: this.#abort.signal } : {}),
     });
+    if (transport.facts.offerRefused) {
+      this.#chachaRefused = true;
+      this.#log(`the server refused ChaCha20-Poly1305 (${transport.facts.offerRefused}); offering its usual ciphers from now on`);
+    }
     this.#connectingTransport = transport;
     try {
       if (this.#stopped) throw new Error('stopped');
@@ -372,6 +388,7 @@ export class Cascade extends EventEmitter implements Port {
       const c = this.#counters;
       const session = new Session({
         options: o,
+        offer: this.#cipherOffer(),
         welcome,
         granted,
         certDer: transport.facts.certDer,

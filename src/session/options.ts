@@ -7,6 +7,7 @@ import { ConfigError } from './config-error.ts';
 import { checkCaPem, normalizeFingerprint } from './trust.ts';
 import { parseProxyOptions } from './proxy/proxy-options.ts';
 import type { ProxyOptions } from './proxy/proxy-options.ts';
+import type { TlsCipherOffer } from './tls-cipher.ts';
 
 /** Everything a cascade link needs; what a network engineer fills in on the appliance's page. */
 export interface CascadeOptions {
@@ -45,6 +46,8 @@ export interface CascadeOptions {
   /** How long each handshake step (TCP+TLS, hello, welcome) may take; the stock client uses 15 s. */
   handshakeTimeoutMs: number;
   identity: ClientIdentity;
+  /** Which TLS ciphers to offer (src/session/tls-cipher.ts); absent: the process's choice (SEBRIDGE_TLS_CIPHER). */
+  tlsCipher?: TlsCipherOffer;
 }
 
 export { ConfigError };

@@ -9,6 +9,7 @@ import { ServerError } from '../protocol/errors.ts';
 import { isSessionGone } from '../protocol/error-codes.ts';
 import type { Welcome } from '../protocol/login.ts';
 import type { CascadeOptions } from './options.ts';
+import type { TlsCipherOffer } from './tls-cipher.ts';
 
 export interface SessionCallbacks {
   onFrames(frames: Buffer[]): void;
@@ -22,6 +23,8 @@ export interface SessionCallbacks {
 
 export interface SessionParams {
   options: CascadeOptions;
+  /** The TLS ciphers the additional connections offer: what the first connection's offer turned out to be. */
+  offer?: TlsCipherOffer;
   welcome: Welcome;
   granted: number;
   certDer: Buffer;
@@ -52,6 +55,7 @@ export class Session {
   additionalFailures = 0;
   lastConnectionEvent = '';
   #o: CascadeOptions;
+  readonly #offer: TlsCipherOffer;
   #cb: SessionCallbacks;
   #certDer: Buffer;
   #hostHeader: string;
@@ -75,6 +79,7 @@ export class Session {
 
   constructor(p: SessionParams) {
     this.#o = p.options;
+    this.#offer = p.offer ?? 'server';
     this.welcome = p.welcome;
     this.granted = p.granted;
     this.#cb = p.callbacks;
@@ -266,6 +271,7 @@ export class Session {
         timeoutMs: o.handshakeTimeoutMs,
         detachable: !o.encrypt,
         proxy: o.proxy,
+        offer: this.#offer,
         signal: this.#abort.signal,
       });
       this.#pending.add(transport);

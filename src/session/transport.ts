@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { dial, DialTimeout } from './proxy/dial.ts';
 import { DIRECT, describeProxy } from './proxy/proxy-options.ts';
 import type { ProxyOptions } from './proxy/proxy-options.ts';
+import { CHACHA20_CIPHERS } from './tls-cipher.ts';
+import type { TlsCipherOffer } from './tls-cipher.ts';
 
 /** Chain verified against the given CAs (OpenSSL's verdict) and the certificate issued for `host` (DNS or IP SAN). */
 function caVerdict(s: tls.TLSSocket, host: string, cert: tls.PeerCertificate): { ok: true } | { ok: false; reason: string } {
@@ -34,6 +36,12 @@ export interface TransportTarget {
   proxy?: ProxyOptions;
   /** PEM CA certificates: verify the server's chain against them and its name against `host` (see caVerdict). */
   ca?: string;
+  /**
+   * Which ciphers to offer (src/session/tls-cipher.ts; default 'server', Node's usual list). 'chacha20' offers
+   * ChaCha20-Poly1305 alone; a server that refuses the handshake for it is dialled again, within the same timeout,
+   * with the usual list (`facts.offerRefused`). Ignored for a detachable transport: its TLS ends after the login.
+   */
+  offer?: TlsCipherOffer;
 }
 
 export interface TlsFacts {
@@ -43,6 +51,8 @@ export interface TlsFacts {
   certSha256: string; // colon-separated upper-case hex, like OpenSSL prints it
   /** Only when a CA bundle was given (else null): the chain and host-name check's outcome. */
   ca: { ok: true } | { ok: false; reason: string } | null;
+  /** Set when ChaCha20-Poly1305 alone was offered and the server refused it: the TLS error's code. */
+  offerRefused?: string;
 }
 
 export interface Transport {
@@ -139,15 +149,31 @@ export async function openTransport(target: TransportTarget): Promise<Transport>
   if (target.signal?.aborted) onOuterAbort();
   target.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
-    const tcp = await dial({ host: target.host, port: target.port, proxy: target.proxy ?? DIRECT, signal: deadline.signal });
-    return await startTls(tcp, target, deadline.signal);
+    const open = async (ciphers: string | undefined) =>
+      startTls(await dial({ host: target.host, port: target.port, proxy: target.proxy ?? DIRECT, signal: deadline.signal }), target, ciphers, deadline.signal);
+    if (target.offer !== 'chacha20' || target.detachable) return await open(undefined);
+    try {
+      return await open(CHACHA20_CIPHERS);
+    } catch (e) {
+      // The server's alert (e.g. handshake_failure: no shared cipher). TCP, proxy and timeout errors are not its
+      // answer to the offer, so they are not tried again here.
+      if (!isTlsAlert(e) || deadline.signal.aborted) throw e;
+      const t = await open(undefined);
+      return { ...t, facts: { ...t.facts, offerRefused: String((e as NodeJS.ErrnoException).code) } };
+    }
   } finally {
     clearTimeout(timer);
     target.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-function startTls(tcp: net.Socket, target: TransportTarget, signal: AbortSignal): Promise<Transport> {
+/** An error OpenSSL raised during the handshake (Node's ERR_SSL_* codes), as opposed to the socket's own. */
+function isTlsAlert(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_SSL_');
+}
+
+function startTls(tcp: net.Socket, target: TransportTarget, ciphers: string | undefined, signal: AbortSignal): Promise<Transport> {
   return new Promise((resolve, reject) => {
     let gate: TlsRecordGate | undefined;
     let tlsSocket: tls.TLSSocket;
@@ -157,6 +183,7 @@ function startTls(tcp: net.Socket, target: TransportTarget, signal: AbortSignal)
       rejectUnauthorized: false,
       ...(target.ca ? { ca: target.ca, checkServerIdentity: () => undefined } : {}),
       minVersion: 'TLSv1.2',
+      ...(ciphers ? { ciphers } : {}),
       ...(net.isIP(target.host) ? {} : { servername: target.host }),
     };
     if (target.detachable) {

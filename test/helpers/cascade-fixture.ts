@@ -1,6 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import { Cascade } from '../../src/session/cascade.ts';
 import { parseCascadeOptions } from '../../src/session/options.ts';
+import type { CascadeOptions } from '../../src/session/options.ts';
 import type { CascadeStatus } from '../../src/session/status.ts';
 import { MemoryPort } from '../../src/ports/memory-port.ts';
 import { patch } from '../../src/ports/port.ts';
@@ -13,8 +14,9 @@ export function cascadeTo(
   server: SoftEtherServer,
   hub: string,
   input: Record<string, unknown>,
+  extra: Partial<CascadeOptions> = {},
 ): { cascade: Cascade; port: MemoryPort; host: TestHost; log: string[] } {
-  const options = parseCascadeOptions({ host: server.host, port: server.port, hub, ...input });
+  const options = { ...parseCascadeOptions({ host: server.host, port: server.port, hub, ...input }), ...extra };
   const cascade = new Cascade(options);
   const port = new MemoryPort('host');
   patch(cascade, port);

@@ -27,6 +27,7 @@ import { TunnelDecoder, encodeFrames, encodeKeepAlive } from '../../src/protocol
 import { hashPassword, securePassword } from '../../src/protocol/password.ts';
 import { Cascade } from '../../src/session/cascade.ts';
 import { parseCascadeOptions } from '../../src/session/options.ts';
+import type { CascadeOptions } from '../../src/session/options.ts';
 import type { CascadeStatus } from '../../src/session/status.ts';
 import { MemoryPort } from '../../src/ports/memory-port.ts';
 
@@ -76,6 +77,8 @@ export interface ConnectionPlan {
   /** 'tls': accept TCP, never answer the ClientHello. 'hello': finish TLS, never answer the signature POST.
    *  'reply': answer the hello, never answer the login / additional_connect. */
   stall?: 'tls' | 'hello' | 'reply';
+  /** The only ciphers this connection's TLS accepts (OpenSSL syntax, TLS_ names for TLS 1.3); default Node's. */
+  ciphers?: string;
 }
 
 export interface WelcomeFields {
@@ -304,6 +307,8 @@ export class FakeConnection {
   /** The error code we answered with, if any. */
   answeredError: number | null = null;
   tlsDoneAt: number | null = null;
+  /** The cipher the TLS handshake agreed on (standard name). */
+  cipher: string | null = null;
   tunnel: FakeTunnel | null = null;
   /** The ONE TCP write that carried the reply's TLS record(s) and the bytes behind them (use_encrypt=0, bareBytes). */
   replyWrite: { tlsBytes: number; tunnelBytes: number } | null = null;
@@ -626,7 +631,7 @@ export class FakeServer {
     const cert = testCertificate(conn.plan.cert ?? 'a');
     const tlsSocket = new tls.TLSSocket(gate, {
       isServer: true,
-      secureContext: tls.createSecureContext({ key: cert.key, cert: cert.cert, minVersion: 'TLSv1.2' }),
+      secureContext: tls.createSecureContext({ key: cert.key, cert: cert.cert, minVersion: 'TLSv1.2', ...(conn.plan.ciphers ? { ciphers: conn.plan.ciphers } : {}) }),
     });
     tlsSocket.on('error', (e) => {
       conn.error ??= `tls: ${e.message}`;
@@ -642,6 +647,7 @@ export class FakeServer {
       tcp.once('close', () => reject(new Error('closed during the TLS handshake')));
     });
     conn.tlsDoneAt = Date.now();
+    conn.cipher = tlsSocket.getCipher()?.standardName ?? null;
 
     // Signature POST -> hello.
     const sig = await reader.next();
@@ -837,8 +843,8 @@ export async function fakeServer(t: ExecutionContext, script: FakeServerScript =
  * A cascade to `server` with fast test timings (retry 1 s, additional connections every 100 ms) and a MemoryPort
  * as its local side; stopped on teardown (before the server closes: teardowns run last-registered first).
  */
-export function cascadeTo(t: ExecutionContext, server: FakeServer, input: Record<string, unknown> = {}, start = true): CascadeUnderTest {
-  const options = parseCascadeOptions(childOptions(server, input));
+export function cascadeTo(t: ExecutionContext, server: FakeServer, input: Record<string, unknown> = {}, start = true, extra: Partial<CascadeOptions> = {}): CascadeUnderTest {
+  const options = { ...parseCascadeOptions(childOptions(server, input)), ...extra };
   const cascade = new Cascade(options, 'cascade-under-test');
   const port = new MemoryPort('local', 100_000);
   cascade.setReceiver((frames) => port.write(frames));

@@ -5,12 +5,11 @@
  * instructions OpenSSL may not use (a Raspberry Pi 4's Cortex-A72 has none), chooses ChaCha20-Poly1305 by itself.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startServer, serverCapability } from '../harness/softether-server.ts';
 import type { SoftEtherServer } from '../harness/softether-server.ts';
 import { cascadeTo, waitForStatus, online } from '../helpers/cascade-fixture.ts';
+import { linkUntil } from '../helpers/link-child.ts';
 
 const cap = serverCapability();
 let server: SoftEtherServer;
@@ -53,46 +52,17 @@ real("the server's own choice is AES-256-GCM; offered ChaCha20-Poly1305 alone, e
 const hasAesNi = process.arch === 'x64' && /^flags\s*:.*\baes\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
 if (!hasAesNi) console.error('\n!!! tls-cipher.real: no x86-64 CPU with AES-NI here; the link-without-AES test cannot run !!!\n');
 const realX64 = cap.ok && hasAesNi ? test : test.skip;
-const BIN = fileURLToPath(new URL('../../bin/sebridge.js', import.meta.url));
-
-/** `sebridge link` (no local side) with this environment until a line matches `until`, then SIGTERM; its output. */
-function linkUntil(t: { teardown(f: () => void): void }, env: Record<string, string>, until: RegExp, timeoutMs = 30_000): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'link', '--server', `${server.host}:${server.port}`, '--hub', HUB, '--user', 'dave',
-    '--password-env', 'SEB_TEST_PW', '--connections', '2'], { env: { ...process.env, ...env, SEB_TEST_PW: 'pw-dave' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no line matching ${until} within ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    let stopping = false;
-    const onText = (b: Buffer) => {
-      out += b.toString();
-      if (!stopping && until.test(out)) {
-        stopping = true;
-        child.kill('SIGTERM');
-      }
-    };
-    child.stdout.on('data', onText);
-    child.stderr.on('data', onText);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      if (stopping) resolve(out);
-      else reject(new Error(`sebridge exited early:\n${out}`));
-    });
-  });
-}
+/** `sebridge link` (no local side, 2 connections) to the test hub with this environment until `until`; its output. */
+const linkWith = (t: { teardown(f: () => void): void }, env: Record<string, string>, until: RegExp) =>
+  linkUntil(t, ['--server', `${server.host}:${server.port}`, '--hub', HUB, '--user', 'dave', '--password-env', 'SEB_TEST_PW', '--connections', '2'], { ...env, SEB_TEST_PW: 'pw-dave' }, until, 30_000);
 
 realX64('sebridge link on a CPU without usable AES instructions offers ChaCha20-Poly1305 by itself; with them, the server chooses', async (t) => {
   // OPENSSL_ia32cap hides AES-NI and PCLMULQDQ from Node's OpenSSL: AES-GCM runs in plain software.
-  const without = await linkUntil(t, { OPENSSL_ia32cap: '~0x200000200000000', SEBRIDGE_TLS_CIPHER: '' }, /state=online connections=2\/2/);
+  const without = await linkWith(t, { OPENSSL_ia32cap: '~0x200000200000000', SEBRIDGE_TLS_CIPHER: '' }, /state=online connections=2\/2/);
   t.log(without.split('\n').filter((l) => /TLS|cipher|online/i.test(l)).join('\n'));
   t.regex(without, /TLS: offering ChaCha20-Poly1305 only .*this CPU encrypts AES-256-GCM at \d+ MB\/s, ChaCha20-Poly1305 at \d+ MB\/s/);
   t.regex(without, /TLSv1\.3 TLS_CHACHA20_POLY1305_SHA256/);
-  const withAes = await linkUntil(t, { SEBRIDGE_TLS_CIPHER: '' }, /TLSv1\.3 TLS_\w+/);
+  const withAes = await linkWith(t, { SEBRIDGE_TLS_CIPHER: '' }, /TLSv1\.3 TLS_\w+/);
   t.regex(withAes, /TLS: the server's cipher choice/);
   t.regex(withAes, /TLSv1\.3 TLS_AES_256_GCM_SHA384/);
 });

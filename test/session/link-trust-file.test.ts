@@ -4,48 +4,20 @@
  * fingerprints and keeps retrying; `--pin NEW` is the explicit acceptance and replaces the stored fingerprint.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fakeServer, testCertificate, PASSWORD, USER } from './fake-server.ts';
 import type { FakeServer } from './fake-server.ts';
 import { certFingerprint } from '../../src/session/transport.ts';
+import { linkUntil } from '../helpers/link-child.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/sebridge.js', import.meta.url));
 const fpA = certFingerprint(testCertificate('a').der);
 const fpB = certFingerprint(testCertificate('b').der);
 
-/** Runs `sebridge link` until a line matches `until`, then SIGTERM (by PID); returns its output. */
-function runLink(t: { teardown(f: () => void): void }, server: FakeServer, extra: string[], until: RegExp, timeoutMs = 15_000): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'link', '--server', `127.0.0.1:${server.port}`, '--hub', 'HUB', '--user', USER,
-    '--password-env', 'SEB_TEST_PW', '--connections', '1', ...extra], { env: { ...process.env, SEB_TEST_PW: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no line matching ${until} within ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    let stopping = false;
-    const onText = (b: Buffer) => {
-      out += b.toString();
-      if (!stopping && until.test(out)) {
-        stopping = true;
-        child.kill('SIGTERM');
-      }
-    };
-    child.stdout.on('data', onText);
-    child.stderr.on('data', onText);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      if (stopping) resolve(out);
-      else reject(new Error(`sebridge exited early:\n${out}`));
-    });
-  });
+/** `sebridge link` against the fake server (one connection) until a line matches `until`; its output. */
+function runLink(t: { teardown(f: () => void): void }, server: FakeServer, extra: string[], until: RegExp): Promise<string> {
+  return linkUntil(t, ['--server', `127.0.0.1:${server.port}`, '--hub', 'HUB', '--user', USER, '--password-env', 'SEB_TEST_PW', '--connections', '1', ...extra], { SEB_TEST_PW: PASSWORD }, until);
 }
 
 test('--trust-file: first use stores the fingerprint; a changed certificate is refused with both; --pin accepts the new one', async (t) => {

@@ -90,6 +90,24 @@ static uint32_t flow_hash(int v6, const uint8_t *lan, const uint8_t *far, uint16
   return h ^ (h >> 15);
 }
 
+/* Whether the flow sent in bulk in its current or previous interval, as of `now` (windows that have aged out count
+ * as nothing): the same test that makes its segments droppable. */
+static int flow_sends_bulk(const seb_path_flow *fl, uint64_t now, uint64_t interval_ns) {
+  uint64_t age = now - fl->win_start;
+  if (age >= 2 * interval_ns) return 0;
+  if (age >= interval_ns) return fl->win_frames >= SEB_PATH_BULK_FRAMES; /* about to become the previous window */
+  return fl->win_frames >= SEB_PATH_BULK_FRAMES || fl->prev_frames >= SEB_PATH_BULK_FRAMES;
+}
+
+/* Whether the flow in a slot keeps it against a newcomer: one placed less than an interval ago (it has not shown yet
+ * what it is), or one that sends in bulk, lately, and is answered through the bridge (or took the slot less than
+ * UNANSWERED_NS ago). Anything else is never going to be dropped, so timing it is worth nothing. */
+static int slot_kept(const seb_path_flow *fl, uint64_t now, uint64_t interval_ns) {
+  if (!fl->used || now - fl->last_seen >= IDLE_NS) return 0;
+  if (now - fl->born < interval_ns) return 1;
+  return flow_sends_bulk(fl, now, interval_ns) && (fl->base != UINT64_MAX || now - fl->born < UNANSWERED_NS);
+}
+
 static int flow_is(const seb_path_flow *fl, int v6, const uint8_t *lan, const uint8_t *far, uint16_t lp, uint16_t fp) {
   size_t n = v6 ? 16 : 4;
   return fl->used && fl->v6 == v6 && fl->lan_port == lp && fl->far_port == fp && memcmp(fl->lan, lan, n) == 0 &&
@@ -139,9 +157,9 @@ int seb_path_aqm_outbound(seb_path_aqm *p, uint64_t now, const uint8_t *frame, s
   if (t.payload == 0 || (t.flags & TCP_FIN)) return 0; /* pure ACKs (half of what a download sends) end here */
   seb_path_flow *fl = &p->flow[flow_hash(t.v6, t.src, t.dst, t.sport, t.dport) & (SEB_PATH_FLOWS - 1)];
   if (!flow_is(fl, t.v6, t.src, t.dst, t.sport, t.dport)) {
-    /* A flow in the slot that was active lately and is answered through the bridge keeps it; the newcomer then
-     * goes untimed (and is never dropped). */
-    if (fl->used && now - fl->last_seen < IDLE_NS && (fl->base != UINT64_MAX || now - fl->born < UNANSWERED_NS)) return 0;
+    /* A bulk flow in the slot that is answered through the bridge keeps it (slot_kept); the newcomer then goes
+     * untimed (and is never dropped). */
+    if (slot_kept(fl, now, p->interval_ns)) return 0;
     flow_reset(p, fl, &t, now);
   }
   fl->last_seen = now;

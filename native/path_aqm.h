@@ -22,8 +22,11 @@
  * another server) would then look like a standing queue: when a dropping state has dropped SEB_PATH_REBASE_DROPS
  * frames without the delay falling below the target once (~2 s), the base is taken anew from the next sample.
  *
- * Bounded: a fixed table of flows, direct-mapped; a flow keeps its slot while it sends and is answered through the
- * bridge (a flow between two LAN hosts, read too, never is, and gives way after a second). No allocation. Pure:
+ * Bounded: a fixed table of flows, direct-mapped; a flow keeps its slot while it sends in bulk and is answered
+ * through the bridge (a flow between two LAN hosts, read too, never is, and gives way after a second; a sparse flow,
+ * which is never dropped anyway, gives way to any other after its first interval, so a long-lived quiet connection
+ * such as iperf3's control channel or an SSH session cannot shield a bulk flow that hashes to its slot). No
+ * allocation. Pure:
  * the caller passes the clock, a test can drive it with any timeline. Not thread-safe: both hooks must run on the
  * same thread (the event loop; the channel leaves it off when its reads run on the I/O thread).
  */

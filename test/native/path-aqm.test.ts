@@ -215,6 +215,27 @@ test('a flow never answered through the bridge (between two LAN hosts) gives its
   t.deepEqual(r2.drops, []);
 });
 
+test('a quiet connection that is answered (a control channel, an SSH session) does not shield a bulk flow in its slot', (t) => {
+  const target = slotOf('10.9.0.1', '10.9.0.2', 40000, 5201);
+  let other = 40001;
+  while (slotOf('10.9.0.1', '10.9.0.2', other, 5201) !== target) other++;
+  // `other` sends a segment every 500 ms, each answered 1 ms later, for the whole run (iperf3's control connection,
+  // which CI once hashed into the data connection's slot); the bulk flow starts in its slot at 2 s and meets a
+  // standing queue from 3 s.
+  const quiet = bulkFlow({ everyUs: 500_000, durationUs: 6_000_000, rttUs: () => 1000, sport: other, ackEvery: 1, payload: 100 });
+  const bulk = bulkFlow({ everyUs: 200, durationUs: 4_000_000, rttUs: (x) => 1000 + (x >= 3_000_000 ? 12_000 : 0), startUs: 2_000_050 });
+  const steps = [...quiet, ...bulk].sort((a, b) => a[0] - b[0]);
+  const r = run(steps);
+  const raw = loadNative().pathAqmRun(TARGET_US, INTERVAL_US, steps);
+  const dropped = steps.filter((_, i) => raw.drops[i] === 1).map((s) => s[2].readUInt16BE(34));
+  t.true(dropped.length >= 3, `the bulk flow is managed: ${dropped.length} drops`);
+  t.true(dropped.every((p) => p === 40000), 'only the bulk flow loses frames');
+  // And the quiet flow's later segments do not take the slot back from the bulk flow: its state is kept (drops keep
+  // coming at CoDel's shrinking spacing, not starting over at one interval).
+  const gaps = r.drops.slice(1).map((at, i) => at - r.drops[i]!);
+  t.true(gaps.at(-1)! < 60_000, `spacing keeps shrinking: ${gaps.map((g) => Math.round(g / 1000)).join(', ')} ms`);
+});
+
 test('IPv6, and VLAN-tagged ACKs, are measured too', (t) => {
   const v6 = run(bulkFlow({ everyUs: 100, durationUs: 2_000_000, rttUs: standing, v6: true }));
   t.true(v6.drops.length >= 3);

@@ -65,13 +65,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
   }
   let web;
   let helperPolicyWanted: HelperPolicy;
+  const startupNotes: string[] = [];
   try {
     web = parseListen(values.web ?? '0.0.0.0:443', '--web');
     helperPolicyWanted = helperPolicy(process.env.SEBRIDGE_HELPER_POLICY);
     // the ports read it when they open: refused here, at start
-    for (const note of lanAqmNotes(lanAqm(process.env.SEBRIDGE_LAN_AQM), process.env.SEBRIDGE_IO_THREAD)) process.stdout.write(`${note}\n`);
+    startupNotes.push(...lanAqmNotes(lanAqm(process.env.SEBRIDGE_LAN_AQM), process.env.SEBRIDGE_IO_THREAD));
     // the cascades read it when they connect: refused (and, for auto, measured) here, at start
-    process.stdout.write(`${describeTlsCipherChoice(processTlsCipherChoice())}\n`);
+    startupNotes.push(describeTlsCipherChoice(processTlsCipherChoice()));
   } catch (e) {
     process.stderr.write(`sebridge: ${(e as Error).message}\n`);
     return 2;
@@ -90,6 +91,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     staticDir: embedded.staticDir !== undefined ? embedded.staticDir : defaultStaticDir(),
     version: embedded.version ?? version(),
     echo: (line) => process.stdout.write(`${line}\n`),
+    startupNotes,
   });
   const trimmer = startHeapTrimmer();
   const lowered = lowerHelperThreads({ policy: helperPolicyWanted });

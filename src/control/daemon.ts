@@ -42,6 +42,9 @@ export interface DaemonOptions {
   now?: () => number;
   /** Where log lines also go as text (the foreground daemon prints them). */
   echo?: (line: string) => void;
+  /** Facts decided before the start (the TLS cipher this CPU gets, queue management notes): logged first, so they
+   *  are on the Logs page too. */
+  startupNotes?: readonly string[];
   /**
    * Firmware upgrade paths and hooks (docs/firmware.md); the defaults are the appliance's (/run/sebridge-boot.env,
    * /data/boot, /etc/sebridge/firmware-keys, busybox `reboot`). Tests point them at temp files.
@@ -104,6 +107,7 @@ export class Daemon {
       extraStream: o.echo ? { write: (line: string) => o.echo!(humanLine(line)) } : null,
     });
     this.log = this.#logger.logger;
+    for (const note of o.startupNotes ?? []) this.log.info({ object: 'system' }, note);
     this.config = await ConfigStore.open(o.dataDir);
     for (const w of this.config.startupWarnings) this.log.warn({ object: 'config' }, w);
     this.#applyLogSettings(this.config.get());

@@ -24,6 +24,7 @@ async function startFakeDaemon(t: import('ava').ExecutionContext) {
     version: '0.0.0-test',
     system,
     echo: (l) => lines.push(l),
+    startupNotes: ['TLS: a start-up note for the Logs page'],
   });
   t.teardown(async () => {
     await daemon.stop();
@@ -89,6 +90,8 @@ test('nothing is written while nothing changes; logs, health and system status a
   t.is(statSync(file).mtimeMs, mtime);
   const logs = await api.ok('GetLogs', { MinLevel_str: 'info', Filter_utf: 'CreateLink' });
   t.true(logs.LogList.length >= 1);
+  const notes = await api.ok('GetLogs', { MinLevel_str: 'info', Filter_utf: 'start-up note' });
+  t.is(notes.LogList.length, 1, 'the start-up notes run.ts passes (the TLS cipher choice) are on the Logs page');
   t.false(JSON.stringify(logs).includes(hashPassword('u', 'p').toString('base64')), 'no secret in the logs');
   const sys = await api.ok('GetSystemStatus');
   t.is(sys.Version_str, '0.0.0-test');

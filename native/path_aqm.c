@@ -183,8 +183,7 @@ int seb_path_aqm_outbound(seb_path_aqm *p, uint64_t now, const uint8_t *frame, s
     fl->armed = 0; /* the timed segment (or data before it) is sent again: its ACK would time the repair (Karn) */
   }
 
-  int bulk = t.payload >= SEB_PATH_BULK_PAYLOAD && (fl->prev_frames >= SEB_PATH_BULK_FRAMES ||
-                                                     fl->win_frames >= SEB_PATH_BULK_FRAMES);
+  int bulk = t.payload >= SEB_PATH_BULK_PAYLOAD && flow_sends_bulk(fl, now, p->interval_ns);
   uint64_t delay = fl->base != UINT64_MAX && now - fl->last_sample < STALE_NS ? fl->delay : 0;
   if (!seb_codel_decide(&fl->codel, now, delay, bulk)) return 0;
   /* Dropped: the ACKs stop at the hole until the sender repairs it, so nothing is timed until they pass it. */

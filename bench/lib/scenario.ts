@@ -15,6 +15,7 @@ import { isSebridge, startSebridge } from './sebridge-process.ts';
 import { startSoftEtherBridge, stopSoftEtherBridge, type SoftEtherBridge } from './softether-bridge.ts';
 import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts';
 import { PREFIX, type BenchNames } from './names.ts';
+import { NO_AES_IA32CAP } from '../../test/harness/cpu-features.ts';
 
 /** Every thread of pid (and the threads they start later, which inherit it) on the CPUs in `cpus`. */
 function pinThreads(pid: number, cpus: string): void {
@@ -163,12 +164,6 @@ export interface Settings {
    *  without them, like the Raspberry Pi 4's); the server keeps them (it is another machine) */
   bridgeNoAes?: boolean;
 }
-
-/**
- * OPENSSL_ia32cap that hides AES-NI (bit 57) and PCLMULQDQ (bit 33) of the CPUID words OpenSSL reads: it then runs
- * AES-GCM in plain software. Node's bundled OpenSSL and Debian's libssl both honour it.
- */
-export const NO_AES_IA32CAP = '~0x200000200000000';
 
 export interface DirectionResult {
   mbps: number;

@@ -5,11 +5,11 @@
  * instructions OpenSSL may not use (a Raspberry Pi 4's Cortex-A72 has none), chooses ChaCha20-Poly1305 by itself.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
 import { startServer, serverCapability } from '../harness/softether-server.ts';
 import type { SoftEtherServer } from '../harness/softether-server.ts';
 import { cascadeTo, waitForStatus, online } from '../helpers/cascade-fixture.ts';
 import { linkUntil } from '../helpers/link-child.ts';
+import { hasAesNi, NO_AES_IA32CAP } from '../harness/cpu-features.ts';
 
 const cap = serverCapability();
 let server: SoftEtherServer;
@@ -49,16 +49,15 @@ real("the server's own choice is AES-256-GCM; offered ChaCha20-Poly1305 alone, e
   t.log(`lease ${lease.ip}, ping ${rtt.toFixed(2)} ms over ChaCha20-Poly1305`);
 });
 
-const hasAesNi = process.arch === 'x64' && /^flags\s*:.*\baes\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-if (!hasAesNi) console.error('\n!!! tls-cipher.real: no x86-64 CPU with AES-NI here; the link-without-AES test cannot run !!!\n');
-const realX64 = cap.ok && hasAesNi ? test : test.skip;
+const aesNi = hasAesNi();
+if (!aesNi) console.error('\n!!! tls-cipher.real: no x86-64 CPU with AES-NI here; the link-without-AES test cannot run !!!\n');
+const realX64 = cap.ok && aesNi ? test : test.skip;
 /** `sebridge link` (no local side, 2 connections) to the test hub with this environment until `until`; its output. */
 const linkWith = (t: { teardown(f: () => void): void }, env: Record<string, string>, until: RegExp) =>
   linkUntil(t, ['--server', `${server.host}:${server.port}`, '--hub', HUB, '--user', 'dave', '--password-env', 'SEB_TEST_PW', '--connections', '2'], { ...env, SEB_TEST_PW: 'pw-dave' }, until, 30_000);
 
 realX64('sebridge link on a CPU without usable AES instructions offers ChaCha20-Poly1305 by itself; with them, the server chooses', async (t) => {
-  // OPENSSL_ia32cap hides AES-NI and PCLMULQDQ from Node's OpenSSL: AES-GCM runs in plain software.
-  const without = await linkWith(t, { OPENSSL_ia32cap: '~0x200000200000000', SEBRIDGE_TLS_CIPHER: '' }, /state=online connections=2\/2/);
+  const without = await linkWith(t, { OPENSSL_ia32cap: NO_AES_IA32CAP, SEBRIDGE_TLS_CIPHER: '' }, /state=online connections=2\/2/);
   t.log(without.split('\n').filter((l) => /TLS|cipher|online/i.test(l)).join('\n'));
   t.regex(without, /TLS: offering ChaCha20-Poly1305 only .*this CPU encrypts AES-256-GCM at \d+ MB\/s, ChaCha20-Poly1305 at \d+ MB\/s/);
   t.regex(without, /TLSv1\.3 TLS_CHACHA20_POLY1305_SHA256/);

@@ -7,17 +7,15 @@
 import test from 'ava';
 import tls from 'node:tls';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CHACHA20_ADVANTAGE, describeTlsCipherChoice, measureAeadSpeeds, offerFor, processTlsCipherChoice, tlsCipherPolicy } from '../../src/session/tls-cipher.ts';
 import { ConfigError } from '../../src/session/config-error.ts';
 import { openTransport } from '../../src/session/transport.ts';
 import { fakeServer, cascadeTo, waitForStatus, testCertificate } from './fake-server.ts';
+import { hasAesNi, NO_AES_IA32CAP } from '../harness/cpu-features.ts';
 
 const AES_ONLY = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256';
 const CHACHA13 = 'TLS_CHACHA20_POLY1305_SHA256';
-/** Hides AES-NI and PCLMULQDQ from OpenSSL (x86-64): AES-GCM then runs in plain software. */
-const NO_AES_IA32CAP = '~0x200000200000000';
 
 test('SEBRIDGE_TLS_CIPHER: auto by default, server and chacha20 taken, anything else refused with the variable named', (t) => {
   t.is(tlsCipherPolicy(undefined), 'auto');
@@ -48,9 +46,9 @@ test('auto offers ChaCha20-Poly1305 only when it is clearly faster than AES-256-
   t.regex(describeTlsCipherChoice({ policy: 'server', offer: 'server' }), /server's cipher choice, SEBRIDGE_TLS_CIPHER=server/);
 });
 
-const hasAesNi = process.arch === 'x64' && /^flags\s*:.*\baes\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-if (!hasAesNi) console.error('\n!!! tls-cipher: no x86-64 CPU with AES-NI here; the OPENSSL_ia32cap comparison cannot run !!!\n');
-const x64 = hasAesNi ? test : test.skip;
+const aesNi = hasAesNi();
+if (!aesNi) console.error('\n!!! tls-cipher: no x86-64 CPU with AES-NI here; the OPENSSL_ia32cap comparison cannot run !!!\n');
+const x64 = aesNi ? test : test.skip;
 
 /** processTlsCipherChoice() in a fresh process (the choice is made once per process) with this environment. */
 function choiceInChild(env: Record<string, string>): { offer: string; speeds: { aes256GcmMBs: number; chacha20MBs: number } } {

@@ -29,6 +29,9 @@ const USAGE = `usage: node_modules/.bin/node bench/bridge-vs-softether.ts [optio
   --sebridge-node-flags=FLAGS  extra node options for the sebridge process (e.g. "--sebridge-node-flags=--max-semi-space-size=2")
   --sebridge-cli=PATH  run this entry script instead of bin/sebridge.js (e.g. a compiled JavaScript build)
   --bridge-cpus LIST   confine both bridges (all their threads) to these CPUs (taskset -c syntax, e.g. 0 or 0,1)
+  --server-cpus LIST   what-if: confine vpnserver (all its threads) to these CPUs; with --bridge-cpus and
+                       --host-cpus elsewhere the server has a machine of its own, as deployed
+  --host-cpus LIST     what-if: confine both iperf3 ends to these CPUs
   --bridge-tcp-rmem "MIN DEF MAX"  what-if: net.ipv4.tcp_rmem in the bridge's namespace (its uplink sockets)
   --bridge-tcp-cc NAME what-if: net.ipv4.tcp_congestion_control in the bridge's namespace (its uplink sockets)
   --host-tcp-cc NAME   what-if: congestion control of host A's and host B's TCP (iperf3's), set on their routes
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
         options: {
           seconds: { type: 'string' }, omit: { type: 'string' }, pings: { type: 'string' }, 'ping-interval': { type: 'string' },
           modes: { type: 'string' }, bridges: { type: 'string' }, repeat: { type: 'string' }, profile: { type: 'string' },
-          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'far-lan-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, 'bridge-no-aes': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+          'sebridge-node-flags': { type: 'string' }, 'sebridge-cli': { type: 'string' }, 'bridge-cpus': { type: 'string' }, 'server-cpus': { type: 'string' }, 'host-cpus': { type: 'string' }, 'bridge-tcp-rmem': { type: 'string' }, 'bridge-tcp-cc': { type: 'string' }, 'host-tcp-cc': { type: 'string' }, 'uplink-rate': { type: 'string' }, 'far-lan-rate': { type: 'string' }, 'bridge-cpu-quota': { type: 'string' }, 'iperf-rate': { type: 'string' }, 'server-drops': { type: 'boolean' }, 'bridge-nice': { type: 'string' }, 'lan-tso': { type: 'string' }, 'host-gro': { type: 'boolean' }, 'bridge-no-aes': { type: 'boolean' }, capture: { type: 'string' }, perf: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
         },
         strict: true,
       });
@@ -106,6 +109,8 @@ async function main(): Promise<void> {
     sebridgeNodeFlags: (values['sebridge-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     ...(values['sebridge-cli'] ? { sebridgeCli: resolve(values['sebridge-cli']) } : {}),
     ...(values['bridge-cpus'] ? { bridgeCpus: values['bridge-cpus'] } : {}),
+    ...(values['server-cpus'] ? { serverCpus: values['server-cpus'] } : {}),
+    ...(values['host-cpus'] ? { hostCpus: values['host-cpus'] } : {}),
     ...(values['bridge-tcp-rmem'] ? { bridgeTcpRmem: values['bridge-tcp-rmem'] } : {}),
     ...(values['bridge-tcp-cc'] ? { bridgeTcpCc: values['bridge-tcp-cc'] } : {}),
     ...(values['host-tcp-cc'] ? { hostTcpCc: values['host-tcp-cc'] } : {}),
@@ -129,7 +134,9 @@ async function main(): Promise<void> {
   }
   if (settings.hostTcpCc && !availableCongestionControls().includes(settings.hostTcpCc)) fail(`--host-tcp-cc: "${settings.hostTcpCc}" is not one of this kernel's ${availableCongestionControls().join(', ')}`);
   if (settings.bridgeTcpRmem && !/^\d+ \d+ \d+$/.test(settings.bridgeTcpRmem)) fail(`--bridge-tcp-rmem: "${settings.bridgeTcpRmem}" is not "MIN DEFAULT MAX" in bytes`);
-  if (settings.bridgeCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(settings.bridgeCpus)) fail(`--bridge-cpus: "${settings.bridgeCpus}" is not a CPU list like 0 or 0,1`);
+  for (const [flag, list] of [['--bridge-cpus', settings.bridgeCpus], ['--server-cpus', settings.serverCpus], ['--host-cpus', settings.hostCpus]] as const) {
+    if (list && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) fail(`${flag}: "${list}" is not a CPU list like 0 or 0,1`);
+  }
   if (settings.bridgeNoAes && process.arch !== 'x64') fail('--bridge-no-aes: OPENSSL_ia32cap exists only on x86-64');
   if (settings.sebridgeCli && !existsSync(settings.sebridgeCli)) fail(`--sebridge-cli: ${settings.sebridgeCli} does not exist`);
   for (const f of settings.sebridgeNodeFlags) if (!f.startsWith('--')) fail(`--sebridge-node-flags: "${f}" is not a node option`);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer, serverCapability, type SoftEtherServer } from '../../test/harness/softether-server.ts';
 import { protect } from '../../test/harness/safety-net.ts';
 import { csvRecords } from '../../test/harness/csv.ts';
-import { BenchError, type LongChild } from './child.ts';
+import { BenchError, pinThreads, type LongChild } from './child.ts';
 import { startIperfServer } from './iperf.ts';
 import type { CascadeTarget } from './modes.ts';
 import { benchNames } from './names.ts';
@@ -55,6 +55,7 @@ export async function withBenchServer<T>(settings: Settings, log: (line: string)
   try {
     log(`run ${names.token}: starting vpnserver`);
     server = await startServer();
+    if (settings.serverCpus) log(`vpnserver (${pinThreads(server.pid, settings.serverCpus)}, PID ${server.pid}) confined to CPUs ${settings.serverCpus}`);
     const target: CascadeTarget = { host: '', port: server.port, hub: 'BENCH', user: 'bench', password: randomBytes(12).toString('hex') };
     await server.createHub(target.hub);
     await server.createPasswordUser(target.hub, target.user, target.password);
@@ -63,6 +64,7 @@ export async function withBenchServer<T>(settings: Settings, log: (line: string)
     await server.vpncmd('BridgeCreate', [target.hub, `/DEVICE:${names.serverLan}`, '/TAP:no']);
     await waitLocalBridge(server, names.serverLan);
     iperfServer = await startIperfServer(names.nsB, addr.hosts.server);
+    if (settings.hostCpus) log(`iperf3 server (${pinThreads(iperfServer.pid, settings.hostCpus)}) and clients confined to CPUs ${settings.hostCpus}`);
     log(`hosts ${addr.hosts.client} (A, behind the bridge) and ${addr.hosts.server} (B, behind the server); uplink ${addr.uplink.client} -> ${addr.uplink.server}:${server.port}`);
     return await body({ server, names, addr, target, settings, log });
   } finally {

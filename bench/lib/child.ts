@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { BoundedText } from '../../test/harness/bounded-text.ts';
 
 export class BenchError extends Error {
@@ -8,6 +9,16 @@ export class BenchError extends Error {
     this.name = 'BenchError';
     this.detail = detail;
   }
+}
+
+/**
+ * Confines all threads of `pid` to `cpus` (taskset -c syntax); threads it starts later inherit it. Returns the
+ * program's name (/proc/PID/comm) so the caller can say what it pinned: a wrapper in its place would be a mistake.
+ */
+export function pinThreads(pid: number, cpus: string): string {
+  const r = spawnSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchError(`taskset ${cpus} ${pid}: ${(r.stderr || r.error?.message || '').trim()}`);
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 }
 
 /**

@@ -50,10 +50,10 @@ export function parseIperfJson(text: string): IperfResult {
 /**
  * One TCP stream from host A to host B (reverse: B to A) for `seconds`, after `omit` seconds of warm-up that are
  * not counted. The caller brackets this call with its CPU sampling. `rate` (iperf3's -b, e.g. "1500M") offers a
- * fixed load instead of as much as TCP carries.
+ * fixed load instead of as much as TCP carries; `cpus` confines the client (taskset -c syntax).
  */
-export async function runIperf(nsA: string, hostB: string, seconds: number, omit: number, reverse: boolean, rate?: string): Promise<IperfResult> {
-  const argv = ['ip', 'netns', 'exec', nsA, 'iperf3', '-c', hostB, '-p', String(IPERF_PORT), '-t', String(seconds), '-O', String(omit), '-J', '--connect-timeout', '5000'];
+export async function runIperf(nsA: string, hostB: string, seconds: number, omit: number, reverse: boolean, rate?: string, cpus?: string): Promise<IperfResult> {
+  const argv = [...(cpus ? ['taskset', '-c', cpus] : []), 'ip', 'netns', 'exec', nsA, 'iperf3', '-c', hostB, '-p', String(IPERF_PORT), '-t', String(seconds), '-O', String(omit), '-J', '--connect-timeout', '5000'];
   if (reverse) argv.push('-R');
   if (rate) argv.push('-b', rate);
   const r = await runCommand(argv, { timeoutMs: (seconds + omit + 30) * 1000 });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { runCommand } from '../../test/harness/run-command.ts';
 import type { SoftEtherServer } from '../../test/harness/softether-server.ts';
-import { BenchError, type LongChild } from './child.ts';
+import { BenchError, pinThreads, type LongChild } from './child.ts';
 import { runIperf, type IperfResult } from './iperf.ts';
 import type { BridgeKind, CascadeTarget, Mode } from './modes.ts';
 import { pingLatency, waitReachable, type PingResult } from './ping.ts';
@@ -18,10 +18,6 @@ import { PREFIX, type BenchNames } from './names.ts';
 import { NO_AES_IA32CAP } from '../../test/harness/cpu-features.ts';
 
 /** Every thread of pid (and the threads they start later, which inherit it) on the CPUs in `cpus`. */
-function pinThreads(pid: number, cpus: string): void {
-  const r = spawnSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new BenchError(`taskset ${cpus} ${pid}: ${(r.stderr || r.error?.message || '').trim()}`);
-}
 
 /** A 60 000-packet tcpdump of host B's veth (both ways, headers only), 3 s into the run, then `perf sched record`. */
 async function startCapture(ctx: Context, bridgePid: number): Promise<void> {
@@ -133,6 +129,11 @@ export interface Settings {
   sebridgeCli?: string;
   /** CPU list (taskset -c syntax) both bridges' threads are confined to, e.g. "0" for one core */
   bridgeCpus?: string;
+  /** what-if: CPU list vpnserver's threads are confined to (with bridgeCpus and hostCpus elsewhere: the server on
+   *  a machine of its own, as deployed) */
+  serverCpus?: string;
+  /** what-if: CPU list both iperf3 ends (hosts A and B) are confined to */
+  hostCpus?: string;
   /** what-if: nice level for both bridges' threads (how much the server's threads suffer from sharing the CPUs) */
   bridgeNice?: number;
   /** what-if: net.ipv4.tcp_rmem ("min default max") in the bridge's namespace (its uplink TCP sockets only) */
@@ -199,6 +200,9 @@ export interface ScenarioOk {
   ping: PingResult;
   /** the bridge's own share of the idle pings (tcpdump at its LAN and uplink, ping-split.ts) */
   pingSplit?: PingSplit;
+  /** the same idle pings after the iperf3 runs (the bridge warmed up) */
+  pingAfter?: PingResult;
+  pingSplitAfter?: PingSplit;
   forward: DirectionResult;
   reverse: DirectionResult;
   /** VmRSS of the bridge once its connections were up, before any traffic */
@@ -351,7 +355,7 @@ async function direction(ctx: Context, bridgePid: number, reverse: boolean, supe
     () => ({ avgMs: Number.NaN, p99Ms: Number.NaN, lossPct: 100 }),
   );
   const capture = reverse && settings.captureDir ? startCapture(ctx, bridgePid) : settings.perfDir ? startPerf(ctx, bridgePid, reverse) : undefined;
-  const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse, settings.iperfRate);
+  const r: IperfResult = await runIperf(names.nsA, addr.hosts.server, settings.seconds, settings.omit, reverse, settings.iperfRate, settings.hostCpus);
   await capture;
   const cpu = win.end();
   const extra = observed ? await observed() : undefined;
@@ -434,6 +438,13 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     ctx.log(`${tag}: A->B ${forward.mbps.toFixed(0)} Mbit/s, bridge CPU ${forward.bridgeCpuPct?.toFixed(0)} %`);
     const { observed: obsReverse, ...reverse } = await direction(ctx, bridge.pid, true, superFramesReachA, observe);
     ctx.log(`${tag}: B->A ${reverse.mbps.toFixed(0)} Mbit/s, bridge CPU ${reverse.bridgeCpuPct?.toFixed(0)} %`);
+    // The same idle pings once more after the load: a bridge that has run a while (a JIT's code optimized by
+    // then) against the fresh process of the first series. 1 s for the queues of the load to drain first.
+    await new Promise((r) => setTimeout(r, 1000));
+    const stopSplitAfter = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp, server.netns);
+    const pingAfter = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
+    const pingSplitAfter = await stopSplitAfter();
+    ctx.log(`${tag}: after the load: ping avg ${pingAfter.avgMs.toFixed(3)} ms p99 ${pingAfter.p99Ms.toFixed(3)} ms (${pingAfter.received}/${pingAfter.sent})${pingSplitAfter ? `; ${describePingSplit(pingSplitAfter)}` : ''}`);
     const mem = processMemory(bridge.pid);
     if (!mem || !bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} during the measurement`, bridge.tail());
     let sebridgeFrames: SebridgeFrameAccount | undefined;
@@ -445,7 +456,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
       if (own && lan) sebridgeFrames = { fromServer: own.fromServer, toLan: lan.txPackets, fromLan: lan.rxPackets, toServer: own.toServer, ...(lanDrops ? { lanDrops } : {}) };
     }
     return {
-      ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, ...(pingSplit ? { pingSplit } : {}), forward, reverse, idleRssMiB,
+      ok: true, bridge: kind, mode: mode.id, run, connections, connectSeconds, ping, ...(pingSplit ? { pingSplit } : {}), pingAfter, ...(pingSplitAfter ? { pingSplitAfter } : {}), forward, reverse, idleRssMiB,
       peakRssMiB: mem.peakRss / MIB,
       endRssFileMiB: mem.rssFile / MIB,
       endRssAnonMiB: mem.rssAnon / MIB,

@@ -107,10 +107,11 @@ export function formatTable(summaries: readonly ModeSummary[]): string {
   for (const s of summaries) {
     const runs = (k: BridgeKind) => `${s.runs[k].ok} ok${s.runs[k].failed.length ? `, ${s.runs[k].failed.length} failed` : ''}`;
     out.push('', `== ${s.label} (SoftEther: ${runs('softether')}; sebridge: ${runs('sebridge')})`);
-    out.push(`${'metric'.padEnd(30)} ${'unit'.padEnd(7)} ${'SoftEther'.padStart(10)} ${'sebridge'.padStart(10)} ${'ratio'.padStart(7)}  better`);
+    const width = Math.max(30, ...s.metrics.map((m) => m.label.length)); // the label column fits the longest label
+    out.push(`${'metric'.padEnd(width)} ${'unit'.padEnd(7)} ${'SoftEther'.padStart(10)} ${'sebridge'.padStart(10)} ${'ratio'.padStart(7)}  better`);
     for (const m of s.metrics) {
       const ratio = m.ratio === undefined ? '-' : m.ratio.toFixed(2);
-      out.push(`${m.label.padEnd(30)} ${m.unit.padEnd(7)} ${num(m.softether, m.unit).padStart(10)} ${num(m.sebridge, m.unit).padStart(10)} ${ratio.padStart(7)}  ${m.better === 'info' ? '' : m.better}`);
+      out.push(`${m.label.padEnd(width)} ${m.unit.padEnd(7)} ${num(m.softether, m.unit).padStart(10)} ${num(m.sebridge, m.unit).padStart(10)} ${ratio.padStart(7)}  ${m.better === 'info' ? '' : m.better}`);
     }
     for (const k of ['softether', 'sebridge'] as const) for (const f of s.runs[k].failed) out.push(`  ${k} failed: ${f}`);
   }

@@ -17,8 +17,6 @@ import { buildBridgeSide, removeBridgeSide, type Addresses } from './topology.ts
 import { PREFIX, type BenchNames } from './names.ts';
 import { NO_AES_IA32CAP } from '../../test/harness/cpu-features.ts';
 
-/** Every thread of pid (and the threads they start later, which inherit it) on the CPUs in `cpus`. */
-
 /** A 60 000-packet tcpdump of host B's veth (both ways, headers only), 3 s into the run, then `perf sched record`. */
 async function startCapture(ctx: Context, bridgePid: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
@@ -342,6 +340,16 @@ function lossTowardA(b0: LinkCounters | undefined, b1: LinkCounters | undefined,
   return { lost: Math.max(0, sent - toCascade), sent };
 }
 
+/** The idle pings with each side's share of them (ping-split.ts), logged after `prefix`. */
+async function idlePings(ctx: Context, prefix: string): Promise<{ ping: PingResult; split: PingSplit | undefined }> {
+  const { names, addr, settings, server } = ctx;
+  const stopSplit = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp, server.netns);
+  const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
+  const split = await stopSplit();
+  ctx.log(`${prefix}ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${split ? `; ${describePingSplit(split)}` : ''}`);
+  return { ping, split };
+}
+
 async function direction(ctx: Context, bridgePid: number, reverse: boolean, superFramesReachA: boolean, observe?: () => () => Promise<Observed>): Promise<DirectionResult & { observed?: Observed }> {
   const { names, addr, settings } = ctx;
   const drops0 = settings.serverDrops ? await serverDropSnapshot(ctx.server, ctx.target.hub) : undefined;
@@ -427,10 +435,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     ctx.log(`${tag}: ${connections} connection(s) after ${connectSeconds.toFixed(1)} s, RSS ${idleRssMiB.toFixed(1)} MiB`);
     const obsIdle = await custom?.afterConnect?.();
     await waitReachable(names.nsA, addr.hosts.server, 30_000);
-    const stopSplit = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp, server.netns);
-    const ping = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
-    const pingSplit = await stopSplit();
-    ctx.log(`${tag}: ping avg ${ping.avgMs.toFixed(3)} ms p99 ${ping.p99Ms.toFixed(3)} ms (${ping.received}/${ping.sent})${pingSplit ? `; ${describePingSplit(pingSplit)}` : ''}`);
+    const { ping, split: pingSplit } = await idlePings(ctx, `${tag}: `);
     const observe = custom?.observeLoad?.bind(custom);
     // sebridge's super-frames reach host A whole unless the LAN veth cuts them: count what arrives at the server.
     const superFramesReachA = kind === 'sebridge' && settings.lanTsoOff !== true && process.env.SEBRIDGE_TX_SUPER_FRAMES !== '0';
@@ -441,10 +446,7 @@ export async function runScenario(ctx: Context, kind: BridgeKind, mode: Mode, ru
     // The same idle pings once more after the load: a bridge that has run a while (a JIT's code optimized by
     // then) against the fresh process of the first series. 1 s for the queues of the load to drain first.
     await new Promise((r) => setTimeout(r, 1000));
-    const stopSplitAfter = await startPingSplit(names.nsBridge, names.bridgeLan, names.bridgeUp, server.netns);
-    const pingAfter = await pingLatency(names.nsA, addr.hosts.server, settings.pings, settings.pingIntervalMs);
-    const pingSplitAfter = await stopSplitAfter();
-    ctx.log(`${tag}: after the load: ping avg ${pingAfter.avgMs.toFixed(3)} ms p99 ${pingAfter.p99Ms.toFixed(3)} ms (${pingAfter.received}/${pingAfter.sent})${pingSplitAfter ? `; ${describePingSplit(pingSplitAfter)}` : ''}`);
+    const { ping: pingAfter, split: pingSplitAfter } = await idlePings(ctx, `${tag}: after the load: `);
     const mem = processMemory(bridge.pid);
     if (!mem || !bridge.running) throw new BenchError(`bridge ${bridge.describeExit()} during the measurement`, bridge.tail());
     let sebridgeFrames: SebridgeFrameAccount | undefined;

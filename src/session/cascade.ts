@@ -17,7 +17,7 @@ import { CertificateChangedError, CertificateUntrustedError, checkServerCertific
 import type { CertificateTrustedEvent, TrustMode } from './trust.ts';
 import { ProxyError } from './proxy/proxy-error.ts';
 import { describeProxy } from './proxy/proxy-options.ts';
-import { processTlsCipherChoice } from './tls-cipher.ts';
+import { cipherOfferOf } from './tls-cipher.ts';
 import type { TlsCipherOffer } from './tls-cipher.ts';
 
 const MAX_FRAME = 1600;
@@ -321,7 +321,7 @@ export class Cascade extends EventEmitter implements Port {
   /** What this cascade's connections offer: its option, else the process's choice, unless the server refused it. */
   #cipherOffer(): TlsCipherOffer {
     if (this.#chachaRefused) return 'server';
-    return this.options.tlsCipher ?? processTlsCipherChoice().offer;
+    return cipherOfferOf(this.options);
   }
 
   /** Logs in on a first connection; resolves, once the session runs, with a promise of the session's end. */

@@ -6,7 +6,7 @@ import { ProxyError } from './proxy/proxy-error.ts';
 import { CertificateChangedError, CertificateUntrustedError, checkServerCertificate, trustModeOf } from './trust.ts';
 import { errorMessage } from '../protocol/error-codes.ts';
 import { grantedConnections } from '../protocol/login.ts';
-import { processTlsCipherChoice } from './tls-cipher.ts';
+import { cipherOfferOf } from './tls-cipher.ts';
 
 export interface TestLoginResult {
   ok: boolean;
@@ -38,7 +38,7 @@ export async function testLogin(o: CascadeOptions, signal?: AbortSignal): Promis
       detachable: false,
       proxy: o.proxy,
       // What the cascade would offer (tls-cipher.ts), so the cipher shown is the one it will get.
-      offer: o.encrypt ? (o.tlsCipher ?? processTlsCipherChoice().offer) : 'server',
+      offer: o.encrypt ? cipherOfferOf(o) : 'server',
       ...(o.caCertsPem ? { ca: o.caCertsPem } : {}),
       ...(signal ? { signal } : {}),
     });

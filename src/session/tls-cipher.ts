@@ -92,6 +92,11 @@ export function processTlsCipherChoice(env: NodeJS.ProcessEnv = process.env): Tl
   return processChoice;
 }
 
+/** What a cascade with these options offers: its own setting, else the process's choice. */
+export function cipherOfferOf(o: { tlsCipher?: TlsCipherOffer }): TlsCipherOffer {
+  return o.tlsCipher ?? processTlsCipherChoice().offer;
+}
+
 /** One line for the start-up log. */
 export function describeTlsCipherChoice(c: TlsCipherChoice): string {
   const measured = c.speeds
